@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    selfheal_core::cli::main(|cli: gpu_probe::Cli| gpu_probe::run(&cli))
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    selfheal_core::cli::main(|cli: metrics_textfile::Cli| metrics_textfile::run(&cli))
+}

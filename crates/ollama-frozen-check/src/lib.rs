@@ -1,0 +1,45 @@
+//! `ollama-frozen-check`: Is the Ollama server serving generations, through every hop? Frozen, down, busy, or fine?
+//!
+//! Not implemented yet: every run reports UNKNOWN (exit 3) with
+//! "not implemented yet", so nothing can mistake it for a passing check.
+//! The tool's design is in DESIGN.md; its work is an open issue.
+
+use clap::Parser;
+use selfheal_core::cli::{OutputArgs, unknown_report};
+use selfheal_core::{Outcome, Report};
+
+pub const TOOL: &str = "ollama-frozen-check";
+pub const LABEL: &str = "OLLAMA";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = TOOL,
+    version,
+    about = "Is the Ollama server serving generations, through every hop? Frozen, down, busy, or fine?",
+    long_about = "Probes an Ollama server end to end (/api/version, /api/ps, a tiny /api/generate), through each hop (proxy and upstream), and tells frozen from down from busy. It never acts.\n\n\
+NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
+    after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, cannot tell).\n\n\
+Example (until the tool exists, this prints an UNKNOWN report):\n  \
+ollama-frozen-check --format json"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[must_use]
+pub fn run(cli: &Cli) -> Outcome {
+    let report = Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"));
+    let reason = anyhow::anyhow!(
+        "not implemented yet: ollama-frozen-check is planned in DESIGN.md and tracked as an open issue"
+    );
+    Outcome::from_report(unknown_report(report, &reason), &cli.output)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

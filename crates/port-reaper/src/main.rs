@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    selfheal_core::cli::main(|cli: port_reaper::Cli| port_reaper::run(&cli))
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    selfheal_core::cli::main(|cli: restart_guard::Cli| restart_guard::run(&cli))
+}

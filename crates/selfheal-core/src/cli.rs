@@ -1,0 +1,192 @@
+//! What every binary does the same way: flags shared by all tools, the
+//! usage-error rule (exit 3, never 2: clap's default of 2 would read as
+//! CRITICAL and could trigger a restart from a typo in a timer unit), and
+//! the outcome that `main` turns into output and an exit code.
+
+use crate::report::{Format, Report};
+use crate::status::Status;
+use crate::textfile;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for bad arguments, for every tool.
+pub const USAGE_EXIT: u8 = 3;
+
+/// `--format` and `--textfile`, flattened into every probe's flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// What to print: text (one Nagios line with perfdata), json (one object)
+    /// or prom (Prometheus text for node_exporter)
+    #[arg(long, value_enum, default_value = "text", env = "SELFHEAL_FORMAT")]
+    pub format: Format,
+
+    /// Also write the metrics to PATH atomically (for node_exporter's textfile
+    /// collector), whatever --format prints
+    #[arg(long, value_name = "PATH", env = "SELFHEAL_TEXTFILE")]
+    pub textfile: Option<PathBuf>,
+}
+
+/// `--state-dir`, for tools that keep history.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StateArgs {
+    /// Directory for state files [default: $STATE_DIRECTORY, else
+    /// /var/lib/selfheal as root, else $XDG_STATE_HOME/selfheal]
+    #[arg(long, value_name = "DIR", env = "SELFHEAL_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl StateArgs {
+    #[must_use]
+    pub fn dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(crate::state::default_dir)
+    }
+}
+
+/// What a tool's `run()` returns: the exit code and what to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub code: u8,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    #[must_use]
+    pub fn new(code: u8, stdout: impl Into<String>) -> Self {
+        Outcome {
+            code,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    /// Renders a report as `--format` asks and writes `--textfile` if given.
+    /// A textfile that cannot be written turns OK into UNKNOWN (metrics would
+    /// silently vanish) but never hides a WARNING or CRITICAL.
+    #[must_use]
+    pub fn from_report(mut report: Report, output: &OutputArgs) -> Self {
+        let mut stderr = String::new();
+        if let Some(path) = &output.textfile
+            && let Err(err) = textfile::write(path, &report.to_prom(&[]))
+        {
+            stderr = format!("{}: textfile not written: {err}\n", report.tool);
+            report.status = report.status.worst(Status::Unknown);
+        }
+        Outcome {
+            code: report.exit_code(),
+            stdout: report.render(output.format),
+            stderr,
+        }
+    }
+
+    /// Prints the outcome and returns the exit code. A closed stdout (`| head`)
+    /// is not an error.
+    #[must_use]
+    pub fn emit(self) -> ExitCode {
+        let mut out = std::io::stdout().lock();
+        if let Err(err) = out
+            .write_all(self.stdout.as_bytes())
+            .and_then(|()| out.flush())
+            && err.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            eprintln!("error: cannot write to stdout: {err}");
+        }
+        eprint!("{}", self.stderr);
+        ExitCode::from(self.code)
+    }
+}
+
+/// A report for "could not tell": status UNKNOWN with the error as summary.
+#[must_use]
+pub fn unknown_report(mut report: Report, err: &anyhow::Error) -> Report {
+    report.status = Status::Unknown;
+    report.summary = format!("{err:#}");
+    report
+}
+
+/// Parses flags; `--help`/`--version` become an exit-0 outcome, every usage
+/// error an exit-3 outcome with clap's message on stderr.
+pub fn parse<T: clap::Parser>(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<T, Outcome> {
+    T::try_parse_from(args).map_err(|err| {
+        use clap::error::ErrorKind;
+        match err.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                Outcome::new(0, err.render().to_string())
+            }
+            _ => Outcome {
+                code: USAGE_EXIT,
+                stdout: String::new(),
+                stderr: err.render().to_string(),
+            },
+        }
+    })
+}
+
+/// The whole of a tool's `main`: parse, run, print, exit.
+pub fn main<T: clap::Parser>(run: impl FnOnce(T) -> Outcome) -> ExitCode {
+    match parse::<T>(std::env::args_os()) {
+        Ok(cli) => run(cli),
+        Err(outcome) => outcome,
+    }
+    .emit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    #[command(name = "demo", version)]
+    struct Demo {
+        #[arg(long, value_parser = crate::duration::parse)]
+        every: Option<std::time::Duration>,
+        #[command(flatten)]
+        output: OutputArgs,
+    }
+
+    #[test]
+    fn usage_errors_exit_3_with_message_on_stderr() {
+        let outcome = parse::<Demo>(["demo", "--bogus"]).unwrap_err();
+        assert_eq!(outcome.code, 3);
+        assert!(outcome.stderr.contains("--bogus"), "{}", outcome.stderr);
+        let outcome = parse::<Demo>(["demo", "--every", "60"]).unwrap_err();
+        assert_eq!(outcome.code, 3);
+        assert!(outcome.stderr.contains("60s"), "{}", outcome.stderr);
+        let outcome = parse::<Demo>(["demo", "--format", "xml"]).unwrap_err();
+        assert_eq!(outcome.code, 3);
+    }
+
+    #[test]
+    fn help_and_version_exit_0_on_stdout() {
+        let help = parse::<Demo>(["demo", "--help"]).unwrap_err();
+        assert_eq!(help.code, 0);
+        assert!(help.stdout.contains("--textfile"), "{}", help.stdout);
+        assert_eq!(parse::<Demo>(["demo", "--version"]).unwrap_err().code, 0);
+    }
+
+    #[test]
+    fn unwritable_textfile_turns_ok_into_unknown_but_keeps_critical() {
+        let output = OutputArgs {
+            format: Format::Text,
+            textfile: Some(PathBuf::from("/nonexistent-selfheal/x.prom")),
+        };
+        let report = Report::new("demo", "DEMO", "0");
+        let outcome = Outcome::from_report(report.clone(), &output);
+        assert_eq!(outcome.code, 3);
+        assert!(
+            outcome.stderr.contains("/nonexistent-selfheal"),
+            "{}",
+            outcome.stderr
+        );
+        let mut critical = report;
+        critical.status = Status::Critical;
+        assert_eq!(Outcome::from_report(critical, &output).code, 2);
+    }
+}

@@ -1,0 +1,20 @@
+//! The contract every selfheal tool shares (see `DESIGN.md`): the status and
+//! exit-code model, the report rendered as one Nagios line, JSON or Prometheus
+//! text, flag durations, crash-safe file replacement, the locked per-name
+//! state store, and the clock that survives wall-clock jumps.
+//!
+//! A piece lives here as soon as a second tool needs it, never copied.
+
+pub mod atomic;
+pub mod cli;
+pub mod clock;
+pub mod duration;
+pub mod metrics;
+pub mod report;
+pub mod state;
+pub mod status;
+pub mod textfile;
+
+pub use cli::Outcome;
+pub use report::{Check, Format, Report};
+pub use status::Status;

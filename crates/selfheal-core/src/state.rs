@@ -1,0 +1,364 @@
+//! The per-name state store: one JSON file per watched name under the state
+//! directory, read-modify-written under an exclusive lock, replaced atomically.
+//!
+//! The lock is taken on `<name>.lock`, not on `<name>.json` itself: the JSON
+//! file is replaced by rename, so a lock on its inode would be held on a file
+//! that no longer has a name while a second writer locks the new one.
+//! A state file that does not parse is renamed `<name>.json.corrupt-<unix>`
+//! and reported; the caller then starts from empty state, knowingly.
+
+use crate::atomic::{self, with_path};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where state lives when `--state-dir` is not given (see DESIGN.md).
+#[must_use]
+pub fn default_dir() -> PathBuf {
+    default_dir_from(
+        std::env::var_os("STATE_DIRECTORY").as_deref(),
+        rustix::process::geteuid().is_root(),
+        std::env::var_os("XDG_STATE_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
+}
+
+fn default_dir_from(
+    systemd: Option<&std::ffi::OsStr>,
+    root: bool,
+    xdg_state: Option<&std::ffi::OsStr>,
+    home: Option<&std::ffi::OsStr>,
+) -> PathBuf {
+    // systemd passes a colon-separated list when several StateDirectory= are set.
+    if let Some(first) = systemd
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.split(':').next())
+        .filter(|s| !s.is_empty())
+    {
+        return PathBuf::from(first);
+    }
+    if root {
+        return PathBuf::from("/var/lib/selfheal");
+    }
+    match (xdg_state, home) {
+        (Some(x), _) if !x.is_empty() => Path::new(x).join("selfheal"),
+        (_, Some(h)) => Path::new(h).join(".local/state/selfheal"),
+        _ => PathBuf::from("/var/lib/selfheal"),
+    }
+}
+
+/// Names become file names: keep them to a safe alphabet that still covers
+/// systemd unit names (`trader@BTC.service`) and hosts (`gpu-1:11434`).
+pub fn validate_name(name: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "._-@:+".contains(c);
+    if name.is_empty() || name.len() > 200 || name.starts_with('.') || !name.chars().all(ok_char) {
+        return Err(format!(
+            "invalid name '{name}': use 1-200 characters from A-Z a-z 0-9 . _ - @ : +, not starting with '.'"
+        ));
+    }
+    Ok(())
+}
+
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+/// How long to wait when another process holds a name's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    /// Fail at once with [`LockError::Busy`].
+    No,
+    /// Poll until the lock is free or the time is up.
+    Upto(Duration),
+    /// Block until the lock is free.
+    Forever,
+}
+
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds the lock.
+    Busy,
+    Io(io::Error),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Busy => f.write_str("another process holds the lock"),
+            LockError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for LockError {}
+
+impl StateStore {
+    /// Opens (creating if needed) the state directory.
+    pub fn open(dir: &Path) -> io::Result<StateStore> {
+        fs::create_dir_all(dir).map_err(|e| {
+            with_path(
+                &e,
+                "cannot create state directory (pass --state-dir to use another)",
+                dir,
+            )
+        })?;
+        Ok(StateStore {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    #[must_use]
+    pub fn state_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    /// Takes the exclusive lock for `name`; the state is read and written
+    /// through the returned guard, and the lock is released when it drops.
+    pub fn lock(&self, name: &str, wait: LockWait) -> Result<StateLock, LockError> {
+        validate_name(name)
+            .map_err(|e| LockError::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        let lock_path = self.dir.join(format!("{name}.lock"));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| LockError::Io(with_path(&e, "cannot open lock file", &lock_path)))?;
+        acquire(&file, wait).map_err(|e| match e {
+            LockError::Io(io) => LockError::Io(with_path(&io, "cannot lock", &lock_path)),
+            busy @ LockError::Busy => busy,
+        })?;
+        Ok(StateLock {
+            _file: file,
+            path: self.state_path(name),
+        })
+    }
+
+    /// Every name with a state file, sorted.
+    pub fn names(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(|e| with_path(&e, "cannot list", &self.dir))? {
+            let file_name = entry?.file_name();
+            let file_name = file_name.to_string_lossy();
+            if let Some(name) = file_name.strip_suffix(".json")
+                && validate_name(name).is_ok()
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Reads a name's state without locking, for reports. The file is always
+    /// whole (it is replaced by rename), so no lock is needed to read it.
+    pub fn peek<T: DeserializeOwned>(&self, name: &str) -> io::Result<Option<T>> {
+        validate_name(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let path = self.state_path(name);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("state file {} is corrupt: {e}", path.display()),
+                )
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(with_path(&e, "cannot read state file", &path)),
+        }
+    }
+}
+
+fn acquire(file: &File, wait: LockWait) -> Result<(), LockError> {
+    let deadline = match wait {
+        LockWait::Forever => return file.lock().map_err(LockError::Io),
+        LockWait::No => Instant::now(),
+        LockWait::Upto(limit) => Instant::now() + limit,
+    };
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::Error(e)) => return Err(LockError::Io(e)),
+            Err(TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                return Err(LockError::Busy);
+            }
+            Err(TryLockError::WouldBlock) => {
+                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+        }
+    }
+}
+
+/// Proof that this process holds a name's lock.
+pub struct StateLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl StateLock {
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The current state, `None` when there is none yet. A file that does
+    /// not parse is set aside as `*.corrupt-<unix>`, reported on stderr, and
+    /// read as `None`; the returned note says where it went.
+    pub fn load<T: DeserializeOwned>(&self) -> io::Result<Loaded<T>> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::Missing),
+            Err(e) => return Err(with_path(&e, "cannot read state file", &self.path)),
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => Ok(Loaded::Found(value)),
+            Err(parse_error) => {
+                let unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let aside = PathBuf::from(format!("{}.corrupt-{unix}", self.path.display()));
+                fs::rename(&self.path, &aside).map_err(|e| {
+                    with_path(&e, "cannot set aside corrupt state file", &self.path)
+                })?;
+                atomic::sync_dir(&atomic::parent_dir(&self.path))?;
+                let note = format!(
+                    "state file {} was corrupt ({parse_error}); moved it to {} and started from empty state",
+                    self.path.display(),
+                    aside.display()
+                );
+                eprintln!("warning: {note}");
+                Ok(Loaded::SetAside { note })
+            }
+        }
+    }
+
+    /// Atomically replaces the state (temp file, fsync, rename, fsync dir).
+    pub fn save<T: Serialize>(&self, value: &T) -> io::Result<()> {
+        let mut json = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+        json.push(b'\n');
+        atomic::write_atomic(&self.path, &json, 0o644)
+    }
+}
+
+/// What [`StateLock::load`] found.
+#[derive(Debug)]
+pub enum Loaded<T> {
+    Found(T),
+    Missing,
+    /// The file was corrupt and has been set aside; `note` says where.
+    SetAside {
+        note: String,
+    },
+}
+
+impl<T> Loaded<T> {
+    pub fn into_option(self) -> Option<T> {
+        match self {
+            Loaded::Found(v) => Some(v),
+            Loaded::Missing | Loaded::SetAside { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn default_dir_prefers_systemd_then_root_then_xdg() {
+        let d = |s: Option<&str>, root, x: Option<&str>, h: Option<&str>| {
+            default_dir_from(
+                s.map(OsStr::new),
+                root,
+                x.map(OsStr::new),
+                h.map(OsStr::new),
+            )
+        };
+        assert_eq!(
+            d(Some("/run/a:/run/b"), false, None, None),
+            PathBuf::from("/run/a")
+        );
+        assert_eq!(
+            d(None, true, Some("/x"), None),
+            PathBuf::from("/var/lib/selfheal")
+        );
+        assert_eq!(
+            d(None, false, Some("/x"), Some("/h")),
+            PathBuf::from("/x/selfheal")
+        );
+        assert_eq!(
+            d(None, false, None, Some("/h")),
+            PathBuf::from("/h/.local/state/selfheal")
+        );
+    }
+
+    #[test]
+    fn names_are_restricted_to_safe_file_names() {
+        assert!(validate_name("trader@BTC.service").is_ok());
+        assert!(validate_name("../etc/passwd").is_err());
+        assert!(validate_name(".hidden").is_err());
+        assert!(validate_name("a b").is_err());
+        assert!(validate_name("").is_err());
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let lock = store.lock("svc", LockWait::No).unwrap();
+        assert!(matches!(lock.load::<u32>().unwrap(), Loaded::Missing));
+        lock.save(&41u32).unwrap();
+        assert!(matches!(lock.load::<u32>().unwrap(), Loaded::Found(41)));
+        assert_eq!(store.peek::<u32>("svc").unwrap(), Some(41));
+        assert_eq!(store.names().unwrap(), vec!["svc".to_string()]);
+    }
+
+    #[test]
+    fn corrupt_file_is_set_aside_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        fs::write(store.state_path("svc"), b"{\"torn").unwrap();
+        let lock = store.lock("svc", LockWait::No).unwrap();
+        let Loaded::SetAside { note } = lock.load::<u32>().unwrap() else {
+            panic!("corrupt state was not set aside");
+        };
+        assert!(note.contains("corrupt"), "{note}");
+        assert!(!store.state_path("svc").exists());
+        let aside: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("svc.json.corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(fs::read(dir.path().join(&aside[0])).unwrap(), b"{\"torn");
+    }
+
+    #[test]
+    fn second_lock_is_busy_until_first_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let first = store.lock("svc", LockWait::No).unwrap();
+        assert!(matches!(
+            store.lock("svc", LockWait::No),
+            Err(LockError::Busy)
+        ));
+        let started = Instant::now();
+        assert!(matches!(
+            store.lock("svc", LockWait::Upto(Duration::from_millis(50))),
+            Err(LockError::Busy)
+        ));
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        drop(first);
+        assert!(store.lock("svc", LockWait::No).is_ok());
+    }
+}

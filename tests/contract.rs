@@ -1,0 +1,60 @@
+//! The contract every selfheal binary keeps (DESIGN.md "Exit codes"): a usage
+//! error exits 3, never 2, so a typo in a timer unit cannot look CRITICAL and
+//! trigger a restart; `--help` teaches and exits 0; `--version` works.
+
+use selfheal_test_support::{Cmd, bin};
+
+const BINARIES: [&str; 6] = [
+    "ollama-frozen-check",
+    "gpu-probe",
+    "stall-probe",
+    "port-reaper",
+    "restart-guard",
+    "metrics-textfile",
+];
+
+#[test]
+fn unknown_flag_exits_3_for_every_binary() {
+    for name in BINARIES {
+        Cmd::new(bin(name))
+            .arg("--no-such-flag")
+            .run()
+            .expect_code(3)
+            .stderr_has("--no-such-flag");
+    }
+}
+
+#[test]
+fn bad_flag_value_exits_3_for_every_binary() {
+    for name in BINARIES {
+        Cmd::new(bin(name))
+            .args(["--format", "yaml"])
+            .run()
+            .expect_code(3)
+            .stderr_has("yaml");
+    }
+}
+
+#[test]
+fn help_explains_exit_codes_and_shows_an_example() {
+    for name in BINARIES {
+        Cmd::new(bin(name))
+            .arg("--help")
+            .run()
+            .expect_code(0)
+            .stdout_has("Exit codes")
+            .stdout_has("Example")
+            .stdout_has(&format!("{name} "));
+    }
+}
+
+#[test]
+fn version_prints_the_name_and_version() {
+    for name in BINARIES {
+        Cmd::new(bin(name))
+            .arg("--version")
+            .run()
+            .expect_code(0)
+            .stdout_has(&format!("{name} {}", env!("CARGO_PKG_VERSION")));
+    }
+}
