@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod cli;
 pub mod clock;
+pub mod command;
 pub mod duration;
 pub mod metrics;
 pub mod report;

@@ -1,0 +1,227 @@
+//! Running a user's command: argv executed directly (never a shell), in a
+//! process group of its own, with a deadline that covers the whole run.
+//!
+//! On timeout the whole group gets SIGTERM, then SIGKILL after a short
+//! grace: a hanging `systemctl restart` or producer script must not outlive
+//! the deadline, and neither may the children it forked. Output is read
+//! until EOF or the deadline, so a child that keeps the pipe open cannot
+//! hold us either.
+
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Time between SIGTERM and SIGKILL for a command that timed out.
+pub const KILL_GRACE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub argv: Vec<OsString>,
+    pub timeout: Duration,
+    /// Capture stdout (else it is inherited).
+    pub capture_stdout: bool,
+    /// Extra environment for the command.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Spec {
+    #[must_use]
+    pub fn new(argv: Vec<OsString>, timeout: Duration) -> Self {
+        Spec {
+            argv,
+            timeout,
+            capture_stdout: false,
+            env: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Finished {
+    /// `None` when the command was killed for running past its deadline.
+    pub status: Option<ExitStatus>,
+    pub stdout: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    #[must_use]
+    pub fn timed_out(&self) -> bool {
+        self.status.is_none()
+    }
+
+    /// `exit 0`, `exit 3`, `killed by signal 9`, or `timed out`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self.status {
+            None => "timed out".into(),
+            Some(s) => match (s.code(), s.signal()) {
+                (Some(code), _) => format!("exit {code}"),
+                (None, Some(sig)) => format!("killed by signal {sig}"),
+                (None, None) => "ended oddly".into(),
+            },
+        }
+    }
+}
+
+/// Runs `spec` to completion or its deadline. Errors only when the command
+/// cannot be started at all (not found, not executable).
+pub fn run(spec: &Spec) -> io::Result<Finished> {
+    let started = Instant::now();
+    let deadline = started + spec.timeout;
+    let (program, args) = spec
+        .argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .process_group(0);
+    if spec.capture_stdout {
+        command.stdout(Stdio::piped());
+    }
+    let mut child = command.spawn().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot run {}: {e}", program.to_string_lossy()),
+        )
+    })?;
+    let group = rustix::process::Pid::from_raw(child.id().cast_signed())
+        .expect("a spawned child has a positive pid");
+
+    let reader = child.stdout.take().map(|mut pipe| {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let result = pipe.read_to_end(&mut buf).map(|_| buf);
+            let _ = tx.send(result);
+        });
+        rx
+    });
+
+    let status = wait_until(&mut child, deadline)?;
+    let stdout = match (&reader, status) {
+        (Some(rx), Some(_)) => {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(result) => Some(result?),
+                Err(_) => None,
+            }
+        }
+        _ => Some(Vec::new()),
+    };
+    let (status, stdout) = if let (Some(status), Some(stdout)) = (status, stdout) {
+        (Some(status), stdout)
+    } else {
+        kill_group(group, &mut child);
+        (None, Vec::new())
+    };
+    Ok(Finished {
+        status,
+        stdout,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn wait_until(
+    child: &mut std::process::Child,
+    deadline: Instant,
+) -> io::Result<Option<ExitStatus>> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+fn kill_group(group: rustix::process::Pid, child: &mut std::process::Child) {
+    use rustix::process::{Signal, kill_process_group};
+    let _ = kill_process_group(group, Signal::TERM);
+    let grace_end = Instant::now() + KILL_GRACE;
+    while Instant::now() < grace_end {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Children of the group may outlive its leader: KILL the group regardless.
+    let _ = kill_process_group(group, Signal::KILL);
+    let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(parts: &[&str]) -> Vec<OsString> {
+        parts.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn captures_stdout_and_exit_code() {
+        let mut spec = Spec::new(
+            argv(&["sh", "-c", "echo hello; exit 3"]),
+            Duration::from_secs(10),
+        );
+        spec.capture_stdout = true;
+        let done = run(&spec).unwrap();
+        assert_eq!(done.stdout, b"hello\n");
+        assert_eq!(done.describe(), "exit 3");
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 600 & echo $! > {}; wait", pidfile.display());
+        let spec = Spec::new(argv(&["sh", "-c", &script]), Duration::from_millis(300));
+        let done = run(&spec).unwrap();
+        assert!(done.timed_out());
+        assert!(done.elapsed < Duration::from_secs(5), "{:?}", done.elapsed);
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The orphaned `sleep` was in the group and must be gone (or a zombie
+        // reaped by init): its /proc entry must not show a live process.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = state
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'));
+        assert!(!alive, "grandchild {pid} survived: {state}");
+    }
+
+    #[test]
+    fn child_holding_the_pipe_open_cannot_outlast_the_deadline() {
+        let mut spec = Spec::new(
+            argv(&["sh", "-c", "echo partial; sleep 600 &"]),
+            Duration::from_millis(300),
+        );
+        spec.capture_stdout = true;
+        let done = run(&spec).unwrap();
+        assert!(done.timed_out(), "{}", done.describe());
+    }
+
+    #[test]
+    fn missing_program_is_an_error_naming_it() {
+        let err = run(&Spec::new(
+            argv(&["/nonexistent/prog"]),
+            Duration::from_secs(1),
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/prog"), "{err}");
+    }
+}
