@@ -136,10 +136,28 @@ impl StateStore {
             LockError::Io(io) => LockError::Io(with_path(&io, "cannot lock", &lock_path)),
             busy @ LockError::Busy => busy,
         })?;
+        self.remove_stale_temp_files(name);
         Ok(StateLock {
             _file: file,
             path: self.state_path(name),
         })
+    }
+
+    /// A writer killed between creating its temp file and renaming it leaves
+    /// the temp file behind. Only the lock holder writes a name's state, so
+    /// under the lock every such file is stale.
+    fn remove_stale_temp_files(&self, name: &str) {
+        let prefix = format!(".{name}.json.");
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Every name with a state file, sorted.
