@@ -85,7 +85,7 @@ fn writer_killed_at_random_moments_never_leaves_a_torn_state_file() {
     let litter: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".tmp"))
+        .filter(|n| Path::new(n).extension().is_some_and(|e| e == "tmp"))
         .collect();
     assert!(litter.len() <= 1, "temp files pile up: {litter:?}");
 }
