@@ -9,6 +9,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -23,6 +24,9 @@ pub struct Spec {
     pub timeout: Duration,
     /// Capture stdout (else it is inherited).
     pub capture_stdout: bool,
+    /// Send the command's stdout to our stderr (when not captured), so a
+    /// tool whose stdout is one report line or JSON object stays parseable.
+    pub stdout_to_stderr: bool,
     /// Extra environment for the command.
     pub env: Vec<(OsString, OsString)>,
 }
@@ -34,6 +38,7 @@ impl Spec {
             argv,
             timeout,
             capture_stdout: false,
+            stdout_to_stderr: false,
             env: Vec::new(),
         }
     }
@@ -84,6 +89,8 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
         .process_group(0);
     if spec.capture_stdout {
         command.stdout(Stdio::piped());
+    } else if spec.stdout_to_stderr {
+        command.stdout(Stdio::from(io::stderr().as_fd().try_clone_to_owned()?));
     }
     let mut child = command.spawn().map_err(|e| {
         io::Error::new(
@@ -213,6 +220,18 @@ mod tests {
         spec.capture_stdout = true;
         let done = run(&spec).unwrap();
         assert!(done.timed_out(), "{}", done.describe());
+    }
+
+    #[test]
+    fn stdout_can_go_to_stderr() {
+        let mut spec = Spec::new(
+            argv(&["sh", "-c", "echo to-stderr"]),
+            Duration::from_secs(10),
+        );
+        spec.stdout_to_stderr = true;
+        let done = run(&spec).unwrap();
+        assert_eq!(done.describe(), "exit 0");
+        assert!(done.stdout.is_empty());
     }
 
     #[test]
