@@ -1,45 +1,107 @@
-//! `restart-guard`: Should this restart run now? Rate limit, cooldown, backoff, single instance, audit, escalation.
+//! `restart-guard`: should this restart run now? It is the one place where
+//! that is decided, safely, whoever calls it and however often: a budget of
+//! attempts per sliding window, a cooldown with optional exponential
+//! backoff, one instance per name (an exclusive lock in the state store), a
+//! durable record of every attempt before CMD starts, a JSONL audit line per
+//! decision, and one escalation to a human instead of hundreds. It also
+//! detects restart loops from systemd's `NRestarts` (`loops`).
 //!
-//! Not implemented yet: every run reports UNKNOWN (exit 3) with
-//! "not implemented yet", so nothing can mistake it for a passing check.
-//! The tool's design is in DESIGN.md; its work is an open issue.
+//! Reads and writes only its state directory (`<name>.json`, `<name>.lock`,
+//! `loops/`, `restart-guard.audit.jsonl`); runs CMD, `--verify` and
+//! `--on-exhausted` as argv, never through a shell; `loops` runs
+//! `systemctl show`. Elapsed times come from `selfheal_core::clock` (boot
+//! id + `CLOCK_BOOTTIME`), so wall-clock jumps cannot reset or jam the budget.
 
-use clap::Parser;
-use selfheal_core::cli::{OutputArgs, unknown_report};
-use selfheal_core::{Outcome, Report};
+pub mod audit;
+pub mod cli;
+pub mod exec;
+pub mod guard;
+pub mod loops;
+pub mod metrics;
+pub mod notify;
+pub mod policy;
+pub mod query;
+pub mod recover;
+pub mod render;
+pub mod reset;
+pub mod status;
+pub mod store;
 
-pub const TOOL: &str = "restart-guard";
-pub const LABEL: &str = "RESTART";
+pub use cli::Cli;
+pub use render::{LABEL, TOOL};
 
-#[derive(Debug, Parser)]
-#[command(
-    name = TOOL,
-    version,
-    about = "Should this restart run now? Rate limit, cooldown, backoff, single instance, audit, escalation.",
-    long_about = "Should this restart run now? Rate limit, cooldown, backoff, single instance, audit, escalation.\n\n\
-NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, cannot tell).\n\n\
-Example (until the tool exists, this prints an UNKNOWN report):\n  \
-restart-guard --format json"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
+use selfheal_core::Outcome;
 
+/// Runs one invocation; only `main` turns the outcome into an exit.
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    let report = Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"));
-    let reason = anyhow::anyhow!(
-        "not implemented yet: restart-guard is planned in DESIGN.md and tracked as an open issue"
-    );
-    Outcome::from_report(unknown_report(report, &reason), &cli.output)
+    match &cli.command {
+        None => guard::run(&cli.guard),
+        Some(cli::Command::Status(args)) => status::run(args),
+        Some(cli::Command::Audit(args)) => query::run(args),
+        Some(cli::Command::Reset(args)) => reset::run(args),
+        Some(cli::Command::Loops(args)) => loops::run(args),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
     #[test]
     fn cli_definition_is_consistent() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn default_form_and_subcommands_both_parse() {
+        let cli = selfheal_core::cli::parse::<Cli>([
+            "restart-guard",
+            "--name",
+            "ollama",
+            "--max",
+            "2",
+            "--",
+            "systemctl",
+            "restart",
+            "x",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.guard.command.len(), 3);
+        assert_eq!(cli.guard.policy.max, 2);
+        let cli = selfheal_core::cli::parse::<Cli>(["restart-guard", "status", "ollama"]).unwrap();
+        assert!(cli.command.is_some());
+    }
+
+    #[test]
+    fn usage_errors_exit_3() {
+        for args in [
+            &["restart-guard", "--name", "x"][..],
+            &["restart-guard", "--name", "x", "--max", "0", "--", "true"],
+            &[
+                "restart-guard",
+                "--name",
+                "x",
+                "--cooldown",
+                "60",
+                "--",
+                "true",
+            ],
+            &[
+                "restart-guard",
+                "--name",
+                "x",
+                "--verify",
+                "'oops",
+                "--",
+                "true",
+            ],
+            &["restart-guard", "loops", "--unit", "u", "--max", "50"],
+        ] {
+            let outcome = selfheal_core::cli::parse::<Cli>(args.iter().copied()).unwrap_err();
+            assert_eq!(outcome.code, 3, "{args:?}: {}", outcome.stderr);
+        }
     }
 }

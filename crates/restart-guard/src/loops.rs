@@ -1,0 +1,286 @@
+//! `loops --unit UNIT --max 50/1h`: is systemd restarting this unit in a
+//! loop (the gateway restarted 388 times an hour)? Reads the unit's
+//! `NRestarts` through `systemctl show`, keeps timed samples in state
+//! (`<state-dir>/loops/<unit>.json`) and reports restarts per window as a
+//! probe: 0 OK, 1 WARNING (above --warn), 2 CRITICAL (above --max), 3 UNKNOWN
+//! (no systemd, unknown unit). Without systemd it says so; it never guesses.
+//!
+//! NRestarts drops to 0 on `systemctl reset-failed` (and when a stopped unit
+//! starts again), so a decrease is a counter reset, counted like
+//! Prometheus' `increase()` does: the new value is the restarts since.
+
+use selfheal_core::cli::{OutputArgs, StateArgs};
+use selfheal_core::clock::Stamp;
+use selfheal_core::command::{self, Spec};
+use selfheal_core::duration::{self, human};
+use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
+use selfheal_core::state::{LockWait, StateStore};
+use selfheal_core::{Outcome, Report, Status};
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// Where Linux names PID 1, to say what runs instead of systemd.
+pub const PID1_COMM: &str = "/proc/1/comm";
+/// Samples kept per unit at most (a sample a second for a day and more).
+const MAX_SAMPLES: usize = 100_000;
+
+#[derive(Debug, clap::Args)]
+pub struct LoopsArgs {
+    /// The systemd unit to watch, e.g. gateway.service
+    #[arg(long, env = "RESTART_GUARD_UNIT")]
+    pub unit: String,
+    /// CRITICAL when the unit restarted more than COUNT times in the last
+    /// DURATION
+    #[arg(long, value_name = "COUNT/DURATION", default_value = "50/1h", value_parser = parse_rate)]
+    pub max: Rate,
+    /// WARNING above this many restarts in the same window [default: half of --max]
+    #[arg(long, value_name = "COUNT")]
+    pub warn: Option<u64>,
+    /// The systemctl to run (tests point this at a fake)
+    #[arg(
+        long,
+        hide = true,
+        default_value = "systemctl",
+        env = "SELFHEAL_SYSTEMCTL"
+    )]
+    pub systemctl: OsString,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `50/1h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u64,
+    pub per: Duration,
+}
+
+fn parse_rate(text: &str) -> Result<Rate, String> {
+    let (count, per) = text
+        .split_once('/')
+        .ok_or_else(|| format!("'{text}': write COUNT/DURATION, e.g. 50/1h"))?;
+    let count = count
+        .trim()
+        .parse()
+        .map_err(|e| format!("'{count}': {e}"))?;
+    let per = duration::parse(per)?;
+    if per.is_zero() {
+        return Err("the window must be longer than 0s".into());
+    }
+    Ok(Rate { count, per })
+}
+
+/// One reading of the counter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub at: Stamp,
+    pub n_restarts: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoopState {
+    pub samples: Vec<Sample>,
+}
+
+/// Restarts seen in the window, over how much of it samples cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub restarts: u64,
+    pub observed: Duration,
+}
+
+/// Parses `systemctl show -p NRestarts -p LoadState` output (`KEY=VALUE`
+/// lines) into the counter, or why it cannot be read.
+pub fn parse_show(text: &str, unit: &str) -> Result<u64, String> {
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(str::trim)
+    };
+    if value("LoadState") == Some("not-found") {
+        return Err(format!("unit {unit} not found (LoadState=not-found)"));
+    }
+    let raw = value("NRestarts")
+        .ok_or_else(|| format!("systemctl printed no NRestarts for {unit}: {text:?}"))?;
+    raw.parse().map_err(|_| {
+        format!("NRestarts of {unit} is {raw:?}, not a number (is it a .service unit?)")
+    })
+}
+
+/// Restarts within `window` before `now`: the sum of increases between
+/// consecutive samples whose later sample lies in the window (so it may
+/// include up to one sampling interval before the window's start).
+#[must_use]
+pub fn count(samples: &[Sample], now: &Stamp, window: Duration) -> Count {
+    let mut restarts = 0;
+    let mut earliest: Option<&Sample> = None;
+    for pair in samples.windows(2) {
+        let (prev, cur) = (&pair[0], &pair[1]);
+        if now.elapsed_since(&cur.at) > window {
+            continue;
+        }
+        earliest.get_or_insert(prev);
+        restarts += if cur.n_restarts >= prev.n_restarts {
+            cur.n_restarts - prev.n_restarts
+        } else {
+            cur.n_restarts
+        };
+    }
+    let observed = earliest.map_or(Duration::ZERO, |s| now.elapsed_since(&s.at).min(window));
+    Count { restarts, observed }
+}
+
+/// Drops samples no later count can use: all but the newest one older
+/// than the window, and any beyond the cap.
+pub fn prune(samples: &mut Vec<Sample>, now: &Stamp, window: Duration) {
+    let old = samples
+        .iter()
+        .take_while(|s| now.elapsed_since(&s.at) > window)
+        .count();
+    samples.drain(..old.saturating_sub(1));
+    let excess = samples.len().saturating_sub(MAX_SAMPLES);
+    samples.drain(..excess);
+}
+
+#[must_use]
+pub fn run(args: &LoopsArgs) -> Outcome {
+    let report = loops(args).unwrap_or_else(|err| {
+        selfheal_core::cli::unknown_report(crate::render::base_report(), &err)
+    });
+    crate::render::outcome(report, &args.output)
+}
+
+fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
+    let n_restarts = read_counter(args)?;
+    let store = StateStore::open(&args.state.dir().join("loops"))?;
+    let lock = store.lock(&args.unit, LockWait::Upto(Duration::from_secs(10)))?;
+    let mut state: LoopState = lock.load()?.into_option().unwrap_or_default();
+    let now = Stamp::now();
+    let first = state.samples.is_empty();
+    state.samples.push(Sample {
+        at: now.clone(),
+        n_restarts,
+    });
+    let counted = count(&state.samples, &now, args.max.per);
+    prune(&mut state.samples, &now, args.max.per);
+    lock.save(&state)?;
+    Ok(report(args, n_restarts, counted, first))
+}
+
+/// Runs systemctl; no systemd, a failing systemctl or an unknown unit are
+/// errors (UNKNOWN), never a zero count.
+fn read_counter(opts: &LoopsArgs) -> anyhow::Result<u64> {
+    let argv = [
+        opts.systemctl.as_os_str(),
+        "show".as_ref(),
+        "-p".as_ref(),
+        "NRestarts".as_ref(),
+        "-p".as_ref(),
+        "LoadState".as_ref(),
+        "--".as_ref(),
+        opts.unit.as_ref(),
+    ];
+    let mut spec = Spec::new(
+        argv.iter().map(OsString::from).collect(),
+        Duration::from_secs(10),
+    );
+    spec.capture_stdout = true;
+    let done = command::run(&spec).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: restart-loop detection reads systemd's NRestarts, and there is no systemctl here"
+        )
+    })?;
+    if !done.status.is_some_and(|s| s.success()) {
+        let pid1 = std::fs::read_to_string(PID1_COMM).unwrap_or_default();
+        anyhow::bail!(
+            "systemctl show {} failed ({}); is systemd running? PID 1 is {:?}",
+            opts.unit,
+            done.describe(),
+            pid1.trim()
+        );
+    }
+    parse_show(&String::from_utf8_lossy(&done.stdout), &opts.unit).map_err(anyhow::Error::msg)
+}
+
+fn report(args: &LoopsArgs, n_restarts: u64, counted: Count, first: bool) -> Report {
+    let mut report = crate::render::base_report();
+    let warn = args.warn.unwrap_or(args.max.count / 2);
+    let window = human(args.max.per);
+    let seen = format!(
+        "{} restarted {} times in the last {window} (observed {}; limit {})",
+        args.unit,
+        counted.restarts,
+        human(counted.observed),
+        args.max.count
+    );
+    (report.status, report.summary) = if first {
+        (
+            Status::Ok,
+            format!(
+                "{}: first sample, NRestarts={n_restarts}; the rate needs a second run",
+                args.unit
+            ),
+        )
+    } else if counted.restarts > args.max.count {
+        (Status::Critical, format!("restart loop: {seen}"))
+    } else if counted.restarts > warn {
+        (Status::Warning, format!("restarting often: {seen}"))
+    } else {
+        (Status::Ok, seen)
+    };
+    let loop_flag = f64::from(u8::from(report.status == Status::Critical));
+    let gauges = [
+        (
+            "unit_nrestarts",
+            Unit::Count,
+            "systemd's NRestarts of the unit (resets on reset-failed).",
+            n_restarts as f64,
+        ),
+        (
+            "unit_restarts_in_window",
+            Unit::Count,
+            "Restarts of the unit seen in the window.",
+            counted.restarts as f64,
+        ),
+        (
+            "unit_observed_seconds",
+            Unit::Seconds,
+            "How much of the window the samples cover.",
+            counted.observed.as_secs_f64(),
+        ),
+        (
+            "unit_restart_limit",
+            Unit::Count,
+            "Restarts per window above which it is a loop.",
+            args.max.count as f64,
+        ),
+        (
+            "unit_window_seconds",
+            Unit::Seconds,
+            "Length of the window.",
+            args.max.per.as_secs_f64(),
+        ),
+        (
+            "unit_restart_loop",
+            Unit::Count,
+            "1 when the unit is in a restart loop, else 0.",
+            loop_flag,
+        ),
+    ];
+    for (what, unit, help, value) in gauges {
+        let name = format!("selfheal_restart_guard_{what}");
+        report.metrics.push(
+            MetricFamily::new(&name, MetricKind::Gauge, unit, help)
+                .with(&[("unit", &args.unit)], value),
+        );
+    }
+    report
+}
+
+#[cfg(test)]
+#[path = "loops_tests.rs"]
+mod tests;

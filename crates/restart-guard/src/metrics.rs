@@ -1,0 +1,116 @@
+//! Prometheus metrics for one or more names, all labelled `name`.
+//!
+//! `decisions_total` counts decisions taken under the lock (held-lock runs
+//! cannot update state; they appear in the audit log only).
+
+use crate::audit::Decision;
+use crate::policy::{self, Policy, Verdict};
+use crate::store::GuardState;
+use selfheal_core::clock::Stamp;
+use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
+
+/// One name's state and the policy it is judged by.
+pub struct View<'a> {
+    pub name: &'a str,
+    pub state: &'a GuardState,
+    pub policy: Policy,
+}
+
+const GAUGES: [(&str, Unit, &str); 7] = [
+    (
+        "restarts_in_window",
+        Unit::Count,
+        "Restart attempts inside the sliding window.",
+    ),
+    (
+        "budget_max",
+        Unit::Count,
+        "Restart attempts allowed per window.",
+    ),
+    (
+        "budget_remaining",
+        Unit::Count,
+        "Restart attempts left in the window.",
+    ),
+    (
+        "window_seconds",
+        Unit::Seconds,
+        "Length of the sliding window.",
+    ),
+    (
+        "exhausted",
+        Unit::Count,
+        "1 when the budget is used up, else 0.",
+    ),
+    (
+        "next_allowed_timestamp_seconds",
+        Unit::Seconds,
+        "Unix time from which a restart is allowed.",
+    ),
+    (
+        "backoff_seconds",
+        Unit::Seconds,
+        "Gap currently required after the last attempt (cooldown or backoff).",
+    ),
+];
+
+/// The families for `views`, one sample per name each.
+#[must_use]
+pub fn families(views: &[View], now: &Stamp) -> Vec<MetricFamily> {
+    let mut out: Vec<MetricFamily> = GAUGES
+        .iter()
+        .map(|(what, unit, help)| {
+            MetricFamily::new(
+                &format!("selfheal_restart_guard_{what}"),
+                MetricKind::Gauge,
+                *unit,
+                help,
+            )
+        })
+        .collect();
+    let mut last = MetricFamily::new(
+        "selfheal_restart_guard_last_attempt_timestamp_seconds",
+        MetricKind::Gauge,
+        Unit::Seconds,
+        "Unix time of the last restart attempt.",
+    );
+    let mut totals = MetricFamily::new(
+        "selfheal_restart_guard_decisions_total",
+        MetricKind::Counter,
+        Unit::Count,
+        "Decisions made, by kind (restarted, held-budget, escalated, ...).",
+    );
+    for view in views {
+        for (family, value) in out.iter_mut().zip(gauge_values(view, now)) {
+            family.push(&[("name", view.name)], value);
+        }
+        if let Some(at) = &view.state.last_attempt {
+            last.push(&[("name", view.name)], at.unix);
+        }
+        for decision in Decision::ALL {
+            let value = view.state.total(decision) as f64;
+            totals.push(
+                &[("name", view.name), ("decision", decision.as_str())],
+                value,
+            );
+        }
+    }
+    out.push(last);
+    out.push(totals);
+    out
+}
+
+fn gauge_values(view: &View, now: &Stamp) -> [f64; 7] {
+    let decision = policy::decide(view.state, now, &view.policy);
+    let max = f64::from(view.policy.max);
+    let used = f64::from(decision.in_window);
+    [
+        used,
+        max,
+        (max - used).max(0.0),
+        view.policy.per.as_secs_f64(),
+        f64::from(u8::from(decision.verdict == Verdict::Budget)),
+        now.unix_after(decision.wait),
+        policy::required_gap(view.state.streak, &view.policy).as_secs_f64(),
+    ]
+}

@@ -1,0 +1,150 @@
+//! Turning a decision into the report `main` prints: one Nagios line
+//! (`RESTART OK - restarted ollama (1/3 in 1h, next allowed in 60s)`), or
+//! with `--format json` the report whose `details` is the audit record.
+
+use crate::audit::{Decision, Record};
+use crate::guard::Ctx;
+use crate::metrics::{self, View};
+use crate::store::GuardState;
+use selfheal_core::cli::OutputArgs;
+use selfheal_core::clock::Stamp;
+use selfheal_core::duration::human;
+use selfheal_core::{Format, Outcome, Report, Status};
+use std::time::Duration;
+
+pub const TOOL: &str = "restart-guard";
+pub const LABEL: &str = "RESTART";
+
+#[must_use]
+pub fn base_report() -> Report {
+    Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"))
+}
+
+/// Metrics worth a place in the one-line text output's perfdata; every
+/// metric still goes to `--format prom/json` and `--textfile`.
+const PERFDATA: [&str; 5] = [
+    "selfheal_restart_guard_restarts_in_window",
+    "selfheal_restart_guard_unit_restarts_in_window",
+    "selfheal_restart_guard_unit_nrestarts",
+    "selfheal_restart_guard_budget_remaining",
+    "selfheal_restart_guard_backoff_seconds",
+];
+
+/// Like `Outcome::from_report`, but the text line carries only the
+/// perfdata a human or Nagios needs, not every counter.
+#[must_use]
+pub fn outcome(report: Report, output: &OutputArgs) -> Outcome {
+    let mut short = report.clone();
+    let mut outcome = Outcome::from_report(report, output);
+    if output.format == Format::Text {
+        short
+            .metrics
+            .retain(|f| PERFDATA.contains(&f.name.as_str()));
+        if outcome.code != short.exit_code() {
+            // The textfile could not be written: from_report said UNKNOWN.
+            short.status = short.status.worst(Status::Unknown);
+        }
+        outcome.stdout = short.to_text();
+    }
+    outcome
+}
+
+/// The exit status of each decision (DESIGN.md's table).
+#[must_use]
+pub fn status_of(decision: Decision) -> Status {
+    match decision {
+        Decision::Restarted | Decision::Verified | Decision::Reset => Status::Ok,
+        Decision::HeldCooldown | Decision::HeldLock => Status::Warning,
+        Decision::HeldBudget | Decision::Failed | Decision::VerifyFailed | Decision::Escalated => {
+            Status::Critical
+        }
+    }
+}
+
+/// The report for one invocation's decision.
+#[must_use]
+pub fn decision_report(
+    ctx: &Ctx,
+    record: &Record,
+    state: &GuardState,
+    now: &Stamp,
+    escalation: Option<String>,
+) -> Report {
+    let mut report = base_report();
+    report.status = status_of(record.decision);
+    report.summary = summary(record, escalation.as_deref());
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(record) {
+        report.details = map;
+    }
+    if let Some(note) = escalation {
+        report.details.insert("escalation".into(), note.into());
+    }
+    let view = View {
+        name: ctx.name,
+        state,
+        policy: ctx.policy.clone(),
+    };
+    report.metrics = metrics::families(&[view], now);
+    report
+}
+
+fn summary(r: &Record, escalation: Option<&str>) -> String {
+    let window = format!(
+        "{}/{} in {}",
+        r.restarts_in_window,
+        r.max,
+        human(Duration::from_secs_f64(r.window_seconds))
+    );
+    let next = next_allowed(r);
+    let outcome = r.outcome.as_deref().unwrap_or("");
+    let name = &r.name;
+    let text = match r.decision {
+        Decision::Restarted => format!("restarted {name} ({window}, {next})"),
+        Decision::Verified => {
+            format!("restarted {name} and verified it came back ({window}, {next})")
+        }
+        Decision::VerifyFailed => {
+            format!("restarted {name} but it did not come back: {outcome} ({window}, {next})")
+        }
+        Decision::Failed => format!("restart of {name} failed: {outcome} ({window}, {next})"),
+        Decision::HeldCooldown => {
+            format!("held back: {name} is cooling down after its last restart ({window}, {next})")
+        }
+        Decision::HeldBudget => format!("restart budget of {name} exhausted ({window}, {next})"),
+        Decision::HeldLock => format!("held back: another restart of {name} is in progress"),
+        Decision::Escalated | Decision::Reset => {
+            format!("{} {name} ({window})", r.decision.as_str())
+        }
+    };
+    let text = match escalation {
+        Some(note) => format!("{text}; {note}"),
+        None => text,
+    };
+    match (r.dry_run, r.decision) {
+        (false, _) => text,
+        (true, Decision::Restarted) => format!("dry run: would restart {name} ({window})"),
+        (true, _) => format!("dry run: {text}"),
+    }
+}
+
+fn next_allowed(r: &Record) -> String {
+    match r.next_allowed_unix {
+        Some(at) if at > r.unix + 0.000_5 => {
+            format!(
+                "next allowed in {}",
+                human(Duration::from_secs_f64(at - r.unix))
+            )
+        }
+        Some(_) => "next allowed now".into(),
+        None => "next allowed unknown".into(),
+    }
+}
+
+/// "escalation sent 12m ago", for a held-budget run that did not escalate.
+#[must_use]
+pub fn escalated_ago(state: &GuardState, now: &Stamp) -> String {
+    state.escalated_at.as_ref().map_or_else(
+        || "not escalated".into(),
+        |at| format!("already escalated {} ago", human(now.elapsed_since(at))),
+    )
+}

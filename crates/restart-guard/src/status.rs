@@ -1,0 +1,135 @@
+//! `status [NAME]`: how much of each name's budget is used, when a restart
+//! is next allowed, and whether it is exhausted. Read-only: it peeks at the
+//! state files (always whole, being replaced by rename) without locking.
+//!
+//! Status: CRITICAL when a budget is exhausted, WARNING when the last
+//! attempt failed or is still running, else OK; UNKNOWN when state is unreadable.
+
+use crate::audit::Decision;
+use crate::cli::StatusArgs;
+use crate::metrics::{self, View};
+use crate::policy::{self, Policy, Verdict};
+use crate::render::base_report;
+use crate::store::GuardState;
+use selfheal_core::clock::Stamp;
+use selfheal_core::duration::human;
+use selfheal_core::state::StateStore;
+use selfheal_core::{Check, Outcome, Report, Status};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+#[must_use]
+pub fn run(args: &StatusArgs) -> Outcome {
+    let report =
+        status(args).unwrap_or_else(|err| selfheal_core::cli::unknown_report(base_report(), &err));
+    crate::render::outcome(report, &args.output)
+}
+
+fn status(args: &StatusArgs) -> anyhow::Result<Report> {
+    let store = StateStore::open(&args.files.state.dir())?;
+    let names = match &args.name {
+        Some(name) => vec![name.clone()],
+        None => store.names()?,
+    };
+    let mut states = Vec::new();
+    for name in names {
+        let state = store.peek::<GuardState>(&name)?.unwrap_or_default();
+        states.push((name, state));
+    }
+    let now = Stamp::now();
+    let mut report = base_report();
+    let views: Vec<View> = states
+        .iter()
+        .map(|(name, state)| View {
+            name,
+            state,
+            policy: policy_of(state),
+        })
+        .collect();
+    for view in &views {
+        report.check(check(view, &now));
+    }
+    report.summary = summary(&report, views.len());
+    report.metrics = metrics::families(&views, &now);
+    Ok(report)
+}
+
+/// The policy a name was last judged by (the defaults if it never was).
+fn policy_of(state: &GuardState) -> Policy {
+    state.policy.as_ref().map_or(
+        Policy {
+            max: 3,
+            per: Duration::from_secs(3600),
+            cooldown: Duration::from_secs(60),
+            backoff_max: None,
+            backoff_reset: Duration::from_secs(60),
+        },
+        crate::store::PolicySnapshot::policy,
+    )
+}
+
+fn check(view: &View, now: &Stamp) -> Check {
+    let d = policy::decide(view.state, now, &view.policy);
+    let left = view.policy.max.saturating_sub(d.in_window);
+    let mut text = format!(
+        "{}/{} restarts in {} used, {left} left",
+        d.in_window,
+        view.policy.max,
+        human(view.policy.per)
+    );
+    let next = if d.wait.is_zero() {
+        ", next allowed now".to_owned()
+    } else {
+        format!(", next allowed in {}", human(d.wait))
+    };
+    text.push_str(&next);
+    let failed = view
+        .state
+        .last_outcome
+        .as_ref()
+        .filter(|o| matches!(o.decision, Decision::Failed | Decision::VerifyFailed));
+    let status = if d.verdict == Verdict::Budget {
+        text.push_str(", exhausted");
+        Status::Critical
+    } else if view.state.pending.is_some() {
+        text.push_str(", a restart is in progress");
+        Status::Warning
+    } else if failed.is_some() {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    if let Some(o) = &view.state.last_outcome {
+        let _ = write!(
+            text,
+            "; last {} at {}: {}",
+            o.decision.as_str(),
+            o.at.rfc3339(),
+            o.outcome
+        );
+    }
+    Check::new(view.name, status, text)
+}
+
+fn summary(report: &Report, names: usize) -> String {
+    match report.checks.as_slice() {
+        [] => "no restarts recorded yet".into(),
+        [one] => format!("{}: {}", one.name, one.summary),
+        checks => {
+            let bad: Vec<String> = checks
+                .iter()
+                .filter(|c| c.status != Status::Ok)
+                .map(|c| format!("{} ({})", c.name, c.summary))
+                .collect();
+            if bad.is_empty() {
+                format!("{names} names, all within budget")
+            } else {
+                format!(
+                    "{names} names, {} need attention: {}",
+                    bad.len(),
+                    bad.join("; ")
+                )
+            }
+        }
+    }
+}
