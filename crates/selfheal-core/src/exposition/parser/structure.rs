@@ -1,0 +1,224 @@
+//! Histograms and summaries: which series a sample is, and the MUSTs of the
+//! text format that node_exporter does not check but that make the data
+//! wrong (it invents `_count 0` when `_count` is missing, truncates counts
+//! to integers, and serves buckets that are not cumulative as they are).
+
+use super::super::lex::{self, SampleLine};
+use super::super::series::{self, Group};
+use super::super::{Kind, Rule, unescape};
+use super::{Parser, Role};
+
+impl Parser<'_> {
+    /// Checks a histogram or summary sample and records it in its group.
+    /// Returns false (after reporting) when the sample is unusable.
+    pub(super) fn structure(
+        &mut self,
+        index: usize,
+        line: usize,
+        role: Role,
+        sample: &SampleLine<'_>,
+    ) -> bool {
+        let (kind, label) = match self.families[index].kind {
+            Kind::Histogram => (Kind::Histogram, "le"),
+            Kind::Summary => (Kind::Summary, "quantile"),
+            _ => return true,
+        };
+        let bound = self
+            .scratch
+            .iter()
+            .find(|(name, _)| *name == label)
+            .map(|(_, value)| *value);
+        let family = self.families[index].name;
+        match shape(family, kind, role, bound, sample) {
+            Ok(bound) => {
+                let hash = series::identity_hash(family, &self.scratch, Some(label));
+                let group = self.extra[index].groups.get(hash, line);
+                let result = record(group, kind, role, bound, sample.value, line);
+                if let Err((broken, why)) = result {
+                    self.error(line, broken, why);
+                    return false;
+                }
+                true
+            }
+            Err((broken, why)) => {
+                self.error(line, broken, why);
+                false
+            }
+        }
+    }
+}
+
+/// Checks that the sample is one of the family's series, with `le` or
+/// `quantile` exactly where it belongs; returns that bound, parsed.
+fn shape(
+    family: &str,
+    kind: Kind,
+    role: Role,
+    bound: Option<&str>,
+    sample: &SampleLine<'_>,
+) -> Result<Option<f64>, (Rule, String)> {
+    let (label, broken) = match kind {
+        Kind::Histogram => ("le", Rule::Histogram),
+        _ => ("quantile", Rule::Summary),
+    };
+    let wants_bound = matches!(
+        (kind, role),
+        (Kind::Histogram, Role::Bucket) | (Kind::Summary, Role::Plain)
+    );
+    let name = sample.name;
+    match (wants_bound, bound) {
+        (true, Some(text)) => lex::parse_value(&unescape(text))
+            .map(Some)
+            .map_err(|_| (broken, format!("{label}=\"{text}\" is not a number"))),
+        (true, None) if role == Role::Plain => Err((
+            Rule::SeriesName,
+            format!(
+                "{name} has no quantile label: the series of summary {family} are {family}{{quantile=\"..\"}}, {family}_sum and {family}_count (node_exporter ignores this line)"
+            ),
+        )),
+        (true, None) => Err((
+            broken,
+            format!("{name} has no le label: every bucket needs its upper bound"),
+        )),
+        (false, Some(_)) => Err((broken, format!("{name} must not have a {label} label"))),
+        (false, None) if role == Role::Plain => Err((
+            Rule::SeriesName,
+            format!(
+                "{name} is not a series of histogram {family}: use {family}_bucket{{le=\"..\"}}, {family}_sum and {family}_count (node_exporter ignores this line)"
+            ),
+        )),
+        (false, None) => Ok(None),
+    }
+}
+
+impl Parser<'_> {
+    /// After the last line: what each group still lacks.
+    pub(super) fn check_groups(&mut self, index: usize) {
+        let family = &self.families[index];
+        let (kind, name) = (family.kind, family.name);
+        let mut found = Vec::new();
+        for group in &self.extra[index].groups.list {
+            found.extend(missing(group, kind, name));
+        }
+        for (line, rule, why) in found {
+            self.error(line, rule, why);
+        }
+    }
+}
+
+fn record(
+    group: &mut Group,
+    kind: Kind,
+    role: Role,
+    bound: Option<f64>,
+    value: f64,
+    line: usize,
+) -> Result<(), (Rule, String)> {
+    let broken = if kind == Kind::Histogram {
+        Rule::Histogram
+    } else {
+        Rule::Summary
+    };
+    let counted = role == Role::Count || (kind == Kind::Histogram && role == Role::Bucket);
+    if counted && !series::is_count(value) {
+        return Err((
+            broken,
+            format!(
+                "count {value} is not a whole number >= 0: node_exporter stores counts as integers"
+            ),
+        ));
+    }
+    match (role, bound) {
+        (Role::Count, _) => group.count = Some(value),
+        (Role::Sum, _) => group.sum = true,
+        (_, Some(bound)) => point(group, kind, bound, value, line)?,
+        (_, None) => {}
+    }
+    Ok(())
+}
+
+/// A bucket or quantile: bounds ascend; bucket counts never fall. The
+/// point is kept even when it breaks a rule, so one bad line is one error.
+fn point(
+    group: &mut Group,
+    kind: Kind,
+    bound: f64,
+    value: f64,
+    line: usize,
+) -> Result<(), (Rule, String)> {
+    let broken = order(group.points.last(), kind, bound, value);
+    group.points.push((bound, value, line));
+    broken
+}
+
+fn order(
+    last: Option<&(f64, f64, usize)>,
+    kind: Kind,
+    bound: f64,
+    value: f64,
+) -> Result<(), (Rule, String)> {
+    let (label, broken) = if kind == Kind::Histogram {
+        ("le", Rule::Histogram)
+    } else {
+        ("quantile", Rule::Summary)
+    };
+    if kind == Kind::Summary && !(0.0..=1.0).contains(&bound) {
+        return Err((broken, format!("quantile {bound} is outside 0..1")));
+    }
+    let Some(&(last, count, at)) = last else {
+        return Ok(());
+    };
+    if bound.is_nan() || bound <= last {
+        return Err((
+            broken,
+            format!(
+                "{label}=\"{bound}\" comes after {label}=\"{last}\" on line {at}: {label} values must ascend"
+            ),
+        ));
+    }
+    if kind == Kind::Histogram && value < count {
+        return Err((
+            broken,
+            format!(
+                "bucket le=\"{bound}\" counts {value}, fewer than le=\"{last}\" on line {at} ({count}): buckets are cumulative"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+// Counts are checked to be whole numbers, so equality is exact here.
+#[allow(clippy::float_cmp)]
+fn missing(group: &Group, kind: Kind, name: &str) -> Vec<(usize, Rule, String)> {
+    let rule = if kind == Kind::Histogram {
+        Rule::Histogram
+    } else {
+        Rule::Summary
+    };
+    let mut out = Vec::new();
+    let what = format!("the {} {name} that starts here", kind.as_str());
+    if group.count.is_none() {
+        let why = format!("{what} has no {name}_count: node_exporter would report 0");
+        out.push((group.line, rule, why));
+    }
+    if !group.sum {
+        let why = format!("{what} has no {name}_sum: node_exporter would report 0");
+        out.push((group.line, rule, why));
+    }
+    if kind == Kind::Histogram {
+        match (group.points.last(), group.count) {
+            (Some(&(bound, inf, at)), Some(count)) if bound == f64::INFINITY && inf != count => {
+                let why = format!(
+                    "the le=\"+Inf\" bucket ({inf}) differs from {name}_count ({count}): they must be equal"
+                );
+                out.push((at, rule, why));
+            }
+            (Some(&(bound, _, _)), _) if bound == f64::INFINITY => {}
+            _ => {
+                let why = format!("{what} has no le=\"+Inf\" bucket");
+                out.push((group.line, rule, why));
+            }
+        }
+    }
+    out
+}
