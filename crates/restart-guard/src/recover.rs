@@ -40,6 +40,9 @@ pub fn pending(ctx: &Ctx, state: &mut GuardState) -> anyhow::Result<()> {
     );
     let mut record: Record = ctx.record(Decision::Failed, &pending.started, state);
     record.reason = pending.reason;
+    // The line stands for the dead run's attempt: its pid, so that a run
+    // killed right after writing it is not followed by a duplicate.
+    record.pid = pending.pid;
     record.outcome = Some(outcome.clone());
     audit::append(&ctx.audit, &record)?;
     state.count(Decision::Failed);

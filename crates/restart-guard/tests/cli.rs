@@ -1,18 +1,295 @@
-use selfheal_test_support::Cmd;
+//! The default form end to end: decisions, exit codes, output, audit lines,
+//! what CMD, --verify and --timeout do, and the administrative subcommands.
 
-const BIN: &str = env!("CARGO_BIN_EXE_restart-guard");
+mod common;
+
+use common::{BIN, audit, counter, decisions, guard, lines, state};
+use selfheal_test_support::{Cmd, tempdir};
 
 #[test]
-fn says_plainly_that_it_is_not_implemented_and_exits_unknown() {
+fn help_teaches_policy_exit_codes_and_examples() {
     Cmd::new(BIN)
+        .arg("--help")
+        .run()
+        .expect_code(0)
+        .stdout_has("Exit codes")
+        .stdout_has("Example")
+        .stdout_has("restart-guard --name ollama")
+        .stdout_has("sliding window");
+}
+
+#[test]
+fn usage_errors_exit_3_never_2() {
+    let dir = tempdir().unwrap();
+    guard(dir.path()).args(["--name", "x"]).run().expect_code(3);
+    guard(dir.path())
+        .args(["--name", "x", "--per", "60", "--", "true"])
         .run()
         .expect_code(3)
-        .stdout_has("RESTART UNKNOWN - not implemented yet");
-    let run = Cmd::new(BIN)
-        .args(["--format", "json"])
+        .stderr_has("60s");
+    guard(dir.path())
+        .args(["--name", "../x", "--", "true"])
         .run()
-        .expect_code(3);
-    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
-    assert_eq!(json["status"], "unknown");
-    assert_eq!(json["tool"], "restart-guard");
+        .expect_code(3)
+        .stdout_has("invalid name");
+    guard(dir.path())
+        .args([
+            "--name",
+            "x",
+            "--cooldown",
+            "5m",
+            "--backoff-max",
+            "1m",
+            "--",
+            "true",
+        ])
+        .run()
+        .expect_code(3)
+        .stdout_has("--backoff-max");
+    assert!(!dir.path().join("restart-guard.audit.jsonl").exists());
+}
+
+#[test]
+fn restarts_then_holds_for_cooldown_then_for_budget() {
+    let dir = tempdir().unwrap();
+    let count = dir.path().join("count");
+    let run = |cooldown: &str| {
+        guard(dir.path())
+            .args(["--name", "ollama", "--max", "2", "--cooldown", cooldown])
+            .args(["--reason", "OLLAMA CRITICAL - frozen", "--"])
+            .args(counter(&count))
+            .run()
+    };
+    run("60s")
+        .expect_code(0)
+        .stdout_has("RESTART OK - restarted ollama (1/2 in 1h, next allowed in 1m)");
+    run("60s")
+        .expect_code(1)
+        .stdout_has("RESTART WARNING - held back: ollama is cooling down");
+    run("0s").expect_code(0);
+    run("0s")
+        .expect_code(2)
+        .stdout_has("RESTART CRITICAL - restart budget of ollama exhausted (2/2 in 1h");
+    assert_eq!(lines(&count), 2);
+    assert_eq!(
+        decisions(dir.path()),
+        ["restarted", "held-cooldown", "restarted", "held-budget"]
+    );
+    let first = &audit(dir.path())[0];
+    assert_eq!(first["reason"], "OLLAMA CRITICAL - frozen");
+    assert_eq!(first["exit_status"], 0);
+    assert_eq!(first["restarts_in_window"], 1);
+    assert!(first["duration_seconds"].as_f64().unwrap() >= 0.0);
+    assert_eq!(first["command"][0], "sh");
+    let saved = state(dir.path(), "ollama");
+    assert_eq!(saved["attempts"].as_array().unwrap().len(), 2);
+    assert!(saved["pending"].is_null());
+}
+
+#[test]
+fn json_output_carries_the_decision_object() {
+    let dir = tempdir().unwrap();
+    let run = guard(dir.path())
+        .args(["--name", "svc", "--format", "json", "--", "true"])
+        .run()
+        .expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["details"]["decision"], "restarted");
+    assert_eq!(json["details"]["max"], 3);
+    assert_eq!(json["details"], audit(dir.path())[0]);
+}
+
+#[test]
+fn failing_missing_and_hanging_commands_are_failures_that_count() {
+    let dir = tempdir().unwrap();
+    let pidfile = dir.path().join("grandchild.pid");
+    let hang = format!("sleep 600 & echo $! > '{}'; wait", pidfile.display());
+    for (name, argv) in [
+        ("a", vec!["sh", "-c", "exit 4"]),
+        ("b", vec!["/nonexistent/restart-me"]),
+        ("c", vec!["sh", "-c", hang.as_str()]),
+    ] {
+        guard(dir.path())
+            .args(["--name", name, "--timeout", "300ms", "--"])
+            .args(argv)
+            .run()
+            .expect_code(2)
+            .stdout_has(&format!("RESTART CRITICAL - restart of {name} failed"));
+        assert_eq!(
+            state(dir.path(), name)["attempts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+    let log = audit(dir.path());
+    assert_eq!(log[0]["exit_status"], 4);
+    assert!(
+        log[1]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/restart-me")
+    );
+    assert_eq!(log[2]["outcome"], "timed out after 300ms");
+    // The hanging command's whole process group was killed.
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z"),
+        "grandchild survived: {stat}"
+    );
+}
+
+#[test]
+fn cmd_output_goes_to_stderr_not_into_the_report() {
+    let dir = tempdir().unwrap();
+    let run = guard(dir.path())
+        .args(["--name", "svc", "--format", "json", "--", "echo", "noise"])
+        .run()
+        .expect_code(0)
+        .stderr_has("noise");
+    serde_json::from_str::<serde_json::Value>(&run.stdout).expect("stdout is one JSON object");
+}
+
+#[test]
+fn verify_records_whether_the_service_came_back() {
+    let dir = tempdir().unwrap();
+    let args = |name: &str, verify: &str| {
+        guard(dir.path())
+            .args([
+                "--name", name, "--settle", "0s", "--verify", verify, "--", "true",
+            ])
+            .run()
+    };
+    args("up", "sh -c 'test -n \"$SELFHEAL_NAME\"'")
+        .expect_code(0)
+        .stdout_has("restarted up and verified it came back");
+    args("down", "sh -c 'exit 1'")
+        .expect_code(2)
+        .stdout_has("restarted down but it did not come back: exit 0; verify exit 1");
+    assert_eq!(decisions(dir.path()), ["verified", "verify-failed"]);
+}
+
+#[test]
+fn dry_run_decides_but_changes_nothing() {
+    let dir = tempdir().unwrap();
+    let count = dir.path().join("count");
+    guard(dir.path())
+        .args(["--name", "svc", "--dry-run", "--"])
+        .args(counter(&count))
+        .run()
+        .expect_code(0)
+        .stdout_has("dry run: would restart svc");
+    assert_eq!(lines(&count), 0);
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(files.is_empty(), "{files:?}");
+}
+
+#[test]
+fn status_audit_and_reset() {
+    let dir = tempdir().unwrap();
+    for _ in 0..2 {
+        guard(dir.path())
+            .args([
+                "--name", "svc", "--max", "1", "--reason", "probe", "--", "true",
+            ])
+            .run();
+    }
+    guard(dir.path())
+        .args(["status", "svc"])
+        .run()
+        .expect_code(2)
+        .stdout_has("RESTART CRITICAL - svc: 1/1 restarts in 1h used, 0 left");
+    let prom = guard(dir.path())
+        .args(["status", "--format", "prom"])
+        .run()
+        .stdout;
+    assert!(
+        prom.contains("selfheal_restart_guard_exhausted{name=\"svc\"} 1"),
+        "{prom}"
+    );
+    assert!(prom.contains(
+        "selfheal_restart_guard_decisions_total{name=\"svc\",decision=\"held-budget\"} 1"
+    ));
+    let out = guard(dir.path())
+        .args([
+            "audit",
+            "--name",
+            "svc",
+            "--decision",
+            "held-budget",
+            "--since",
+            "1h",
+        ])
+        .run()
+        .expect_code(0)
+        .stdout;
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let old = guard(dir.path())
+        .args(["audit", "--since", "2000-01-01T00:00:00Z"])
+        .run()
+        .stdout;
+    assert_eq!(old.lines().count(), 2);
+    guard(dir.path())
+        .args(["reset", "svc", "--reason", "fixed the driver"])
+        .run()
+        .expect_code(0)
+        .stdout_has("reset svc: cleared 1 attempt(s)");
+    guard(dir.path())
+        .args(["status", "svc"])
+        .run()
+        .expect_code(0);
+    let last = audit(dir.path()).pop().unwrap();
+    assert_eq!(
+        (last["decision"].as_str(), last["reason"].as_str()),
+        (Some("reset"), Some("fixed the driver"))
+    );
+    guard(dir.path())
+        .args(["--name", "svc", "--max", "1", "--", "true"])
+        .run()
+        .expect_code(0);
+}
+
+#[test]
+fn audit_reader_skips_a_torn_line() {
+    let dir = tempdir().unwrap();
+    guard(dir.path())
+        .args(["--name", "svc", "--", "true"])
+        .run();
+    let log = dir.path().join("restart-guard.audit.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"time\":\"2026-11-2");
+    std::fs::write(&log, text).unwrap();
+    guard(dir.path())
+        .args(["--name", "svc", "--", "true"])
+        .run()
+        .expect_code(1);
+    let run = guard(dir.path())
+        .arg("audit")
+        .run()
+        .expect_code(0)
+        .stderr_has("skipped 1");
+    assert_eq!(run.stdout.lines().count(), 2);
+}
+
+#[test]
+fn corrupt_state_is_set_aside_and_the_window_rebuilt_from_the_audit_log() {
+    let dir = tempdir().unwrap();
+    let count = dir.path().join("count");
+    let run = || {
+        guard(dir.path())
+            .args(["--name", "svc", "--max", "2", "--cooldown", "0s", "--"])
+            .args(counter(&count))
+            .run()
+    };
+    run().expect_code(0);
+    run().expect_code(0);
+    std::fs::write(dir.path().join("svc.json"), "{\"attempts\": [tor").unwrap();
+    run()
+        .expect_code(2)
+        .stderr_has("corrupt")
+        .stderr_has("rebuilt");
+    assert_eq!(lines(&count), 2);
 }

@@ -1,0 +1,67 @@
+//! Shared by the integration tests: run the real binary against a temp
+//! state directory and read back what it wrote.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use selfheal_test_support::Cmd;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_restart-guard");
+
+/// `restart-guard` with its state in DIR (through the environment, so the
+/// same helper serves the default form and the subcommands).
+pub fn guard(dir: &Path) -> Cmd {
+    Cmd::new(BIN).env("SELFHEAL_STATE_DIR", dir)
+}
+
+/// The same as a plain `Command`, for tests that spawn many at once or kill.
+pub fn raw(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env("SELFHEAL_STATE_DIR", dir)
+        .args(args)
+        .env_remove("SELFHEAL_FAKE_CLOCK")
+        .env_remove("SELFHEAL_FORMAT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// A CMD that appends one line to `file` (counting its runs).
+pub fn counter(file: &Path) -> [String; 3] {
+    [
+        "sh".into(),
+        "-c".into(),
+        format!("echo run >> '{}'", file.display()),
+    ]
+}
+
+/// Lines in a file (0 when it does not exist).
+pub fn lines(file: &Path) -> usize {
+    std::fs::read_to_string(file).map_or(0, |t| t.lines().count())
+}
+
+/// Every audit line, parsed; panics on a line that does not parse.
+pub fn audit(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("restart-guard.audit.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad audit line {l:?}: {e}")))
+        .collect()
+}
+
+/// Decisions in the audit log, in order.
+pub fn decisions(dir: &Path) -> Vec<String> {
+    audit(dir)
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The name's state file, parsed.
+pub fn state(dir: &Path, name: &str) -> Value {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("state file");
+    serde_json::from_str(&text).expect("state parses")
+}
