@@ -1,15 +1,40 @@
-//! `metrics-textfile`: Validate Prometheus text and write it atomically for node_exporter's textfile collector.
+//! `metrics-textfile`: is this Prometheus text safe for node_exporter's
+//! textfile collector, and if so, replace the file with it atomically.
 //!
-//! Not implemented yet: every run reports UNKNOWN (exit 3) with
-//! "not implemented yet", so nothing can mistake it for a passing check.
-//! The tool's design is in DESIGN.md; its work is an open issue.
+//! Input comes from stdin, from a command run without a shell (`-- CMD`),
+//! or from the JSON report of a selfheal tool (`--from json`). It is checked
+//! with [`selfheal_core::exposition`]: anything the collector would reject
+//! (parse errors, timestamps), drop silently (duplicate series) or misread
+//! (inconsistent histograms) stops the write, and the old file stays byte
+//! for byte. Valid text replaces the target through a temp file in the same
+//! directory whose name does not end in `.prom`, fsynced and renamed.
 
-use clap::Parser;
-use selfheal_core::cli::{OutputArgs, unknown_report};
-use selfheal_core::{Outcome, Report};
+mod input;
+mod json;
+mod outcome;
+mod relabel;
+
+use clap::{ArgGroup, Parser, ValueEnum};
+use outcome::{Done, Failure};
+use selfheal_core::exposition;
+use selfheal_core::report::Format;
+use selfheal_core::textfile::{self, Options};
+use selfheal_core::{Outcome, duration, metrics};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
 
 pub const TOOL: &str = "metrics-textfile";
 pub const LABEL: &str = "TEXTFILE";
+
+/// What the input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Input {
+    /// Prometheus text exposition format 0.0.4.
+    Prom,
+    /// The JSON object a selfheal tool prints with --format json.
+    Json,
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,29 +42,171 @@ pub const LABEL: &str = "TEXTFILE";
     version,
     about = "Validate Prometheus text and write it atomically for node_exporter's textfile collector.",
     long_about = "Validate Prometheus text and write it atomically for node_exporter's textfile collector.\n\n\
-NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, cannot tell).\n\n\
-Example (until the tool exists, this prints an UNKNOWN report):\n  \
-metrics-textfile --format json"
+Answers: would node_exporter read this text as written? Anything it would reject (a parse error, a \
+sample timestamp, a missing final newline), drop silently (a duplicate series) or misread (a histogram \
+whose buckets are not cumulative) is an error: nothing is written and the old file stays exactly as it \
+was. promtool's lint problems (no HELP, a counter without _total) are shown as warnings and do not \
+stop the write.\n\n\
+With -- CMD, the command runs without a shell and its output is written only if it exits with an \
+accepted code: a producer that crashes half-way cannot leave a valid-looking prefix behind.",
+    after_help = "Exit codes: 0 written (or valid, with --check), 2 invalid or not written (the old file is \
+unchanged), 3 bad arguments.\n\n\
+Examples:\n  \
+metrics-textfile --output /var/lib/node_exporter/textfile/ollama.prom < metrics.prom\n  \
+metrics-textfile --output /var/lib/node_exporter/textfile/gpu.prom --accept-exit 0,1,2 -- gpu-probe --format prom\n  \
+metrics-textfile --check < metrics.prom\n  \
+ollama-frozen-check --format json | metrics-textfile --from json --label host=box1 --output ollama.prom",
+    group(ArgGroup::new("action").required(true).args(["output", "check"]))
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub output: OutputArgs,
+    /// File to replace atomically, e.g. /var/lib/node_exporter/textfile/ollama.prom
+    #[arg(short, long, value_name = "FILE", env = "METRICS_TEXTFILE_OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    /// Only validate: report every problem with its line, write nothing;
+    /// exits 0 exactly when --output would write
+    #[arg(long)]
+    pub check: bool,
+
+    /// What the input is: prom (Prometheus text) or json (a selfheal
+    /// tool's --format json report)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "prom",
+        env = "METRICS_TEXTFILE_FROM"
+    )]
+    pub from: Input,
+
+    /// Add a constant label to every sample (repeatable)
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label, env = "METRICS_TEXTFILE_LABEL")]
+    pub labels: Vec<(String, String)>,
+
+    /// Exit codes of CMD whose output is still good, comma-separated (a
+    /// probe exits 1 or 2 to report WARNING or CRITICAL)
+    #[arg(
+        long,
+        value_name = "CODES",
+        value_delimiter = ',',
+        default_value = "0",
+        env = "METRICS_TEXTFILE_ACCEPT_EXIT"
+    )]
+    pub accept_exit: Vec<i32>,
+
+    /// How long CMD may run; after that its process group is killed and
+    /// nothing is written
+    #[arg(long, value_parser = duration::parse, default_value = "30s", env = "METRICS_TEXTFILE_TIMEOUT")]
+    pub timeout: Duration,
+
+    /// Write even an input without samples (by default refused: every
+    /// series of the old file would vanish without an error)
+    #[arg(long, env = "METRICS_TEXTFILE_ALLOW_EMPTY")]
+    pub allow_empty: bool,
+
+    /// Mode of the written file, octal
+    #[arg(long, value_name = "OCTAL", value_parser = parse_mode, default_value = "0644", env = "METRICS_TEXTFILE_MODE")]
+    pub mode: u32,
+
+    /// What to print: text (one line, then the problems), json (one
+    /// object) or prom (this run's own metrics)
+    #[arg(long, value_enum, default_value = "text", env = "SELFHEAL_FORMAT")]
+    pub format: Format,
+
+    /// Command that prints the metrics, run directly (no shell)
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    if !metrics::is_label_name(key) {
+        return Err(format!(
+            "{key:?} is not a label name: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with __"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|mode| *mode <= 0o7777)
+        .ok_or_else(|| format!("{text:?} is not an octal file mode such as 0644"))
 }
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    let report = Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"));
-    let reason = anyhow::anyhow!(
-        "not implemented yet: metrics-textfile is planned in DESIGN.md and tracked as an open issue"
-    );
-    Outcome::from_report(unknown_report(report, &reason), &cli.output)
+    let result = input::acquire(cli)
+        .and_then(input::decode)
+        .and_then(|text| convert(cli, text))
+        .and_then(|text| deliver(cli, &text));
+    outcome::render(cli, result)
+}
+
+/// JSON to text, and constant labels: the text to check and write.
+fn convert(cli: &Cli, text: String) -> Result<String, Failure> {
+    match cli.from {
+        Input::Json => json::to_text(&text, &cli.labels).map_err(Failure::NotWritten),
+        Input::Prom if cli.labels.is_empty() => Ok(text),
+        Input::Prom => {
+            relabel::relabel(&exposition::parse(&text), &cli.labels).map_err(Failure::Invalid)
+        }
+    }
+}
+
+fn deliver(cli: &Cli, text: &str) -> Result<Done, Failure> {
+    let options = Options {
+        mode: cli.mode,
+        allow_empty: cli.allow_empty,
+    };
+    let Some(path) = &cli.output else {
+        return check_only(text, options);
+    };
+    match textfile::write_with(path, text, &options) {
+        Ok(written) => Ok(Done {
+            series: written.series,
+            families: written.families,
+            warnings: written.warnings,
+            bytes: Some(written.bytes),
+        }),
+        Err(textfile::Error::Invalid(problems)) => Err(Failure::Invalid(problems)),
+        Err(other) => Err(Failure::NotWritten(other.to_string())),
+    }
+}
+
+fn check_only(text: &str, options: Options) -> Result<Done, Failure> {
+    let checked = exposition::check(text);
+    if !checked.is_valid() {
+        return Err(Failure::Invalid(checked.problems));
+    }
+    if checked.series() == 0 && !options.allow_empty {
+        return Err(Failure::NotWritten(textfile::Error::Empty.to_string()));
+    }
+    Ok(Done {
+        series: checked.series(),
+        families: checked.family_count(),
+        warnings: checked.warnings().cloned().collect(),
+        bytes: None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn cli_definition_is_consistent() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn labels_and_modes_are_checked_at_parse_time() {
+        assert_eq!(parse_label("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(parse_label("__a=b").is_err());
+        assert!(parse_label("a").is_err());
+        assert_eq!(parse_mode("0640"), Ok(0o640));
+        assert!(parse_mode("0999").is_err());
     }
 }

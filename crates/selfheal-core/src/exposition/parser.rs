@@ -243,9 +243,14 @@ impl<'a> Parser<'a> {
         let Some(earlier) = self.series.insert(hash, at, same) else {
             return false;
         };
+        let labels = sample.labels.trim();
+        let series = if labels.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}{{{labels}}}")
+        };
         let why = format!(
-            "{name}{{{}}} repeats the series on line {}: node_exporter keeps one and silently drops the other",
-            sample.labels.trim(),
+            "{series} repeats the series on line {}: node_exporter keeps one and silently drops the other",
             earlier.line
         );
         self.error(line, Rule::DuplicateSeries, why);

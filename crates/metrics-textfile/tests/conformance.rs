@@ -1,0 +1,201 @@
+//! Our verdict on every corpus file agrees with the real tools, by the
+//! rules in tests/corpus/README.md: the real `promtool check metrics` and
+//! the real node_exporter textfile collector, scraped over loopback.
+
+mod common;
+
+use common::{NodeExporter, Scrape, sample_lines};
+use selfheal_test_support::{Cmd, require};
+use std::path::{Path, PathBuf};
+
+const BIN: &str = env!("CARGO_BIN_EXE_metrics-textfile");
+
+fn corpus(verdict: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(verdict);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "prom"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Exit code of `promtool check metrics < file`: 0 clean, 1 error, 3 lint.
+fn promtool(text: &[u8]) -> i32 {
+    require("promtool", "prometheus");
+    Cmd::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(text.to_vec())
+        .run()
+        .code()
+}
+
+/// Our exit code and the rule names of our warnings.
+fn ours(text: &[u8]) -> (i32, Vec<String>) {
+    let run = Cmd::new(BIN)
+        .args(["--check", "--format", "json"])
+        .stdin(text.to_vec())
+        .run();
+    let json: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e})\n{run}"));
+    let warnings = json["details"]["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter(|p| p["severity"] == "warning")
+        .map(|p| p["rule"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    (run.code(), warnings)
+}
+
+/// The collector's verdict; restarts the exporter if the file crashed it.
+enum Collector {
+    Served(Scrape),
+    Crashed,
+}
+
+fn collect(exporter: &mut Option<NodeExporter>, text: &[u8]) -> Collector {
+    let running = exporter.get_or_insert_with(NodeExporter::start);
+    match running.scrape_file("case.prom", text) {
+        Some(scrape) if running.alive() => Collector::Served(scrape),
+        _ => {
+            *exporter = None;
+            Collector::Crashed
+        }
+    }
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn corpus_has_at_least_20_cases_and_5_per_verdict() {
+    let counts: Vec<usize> = ["valid", "lint", "invalid", "strict"]
+        .iter()
+        .map(|v| corpus(v).len())
+        .collect();
+    assert!(counts.iter().all(|&n| n >= 5), "{counts:?}");
+    assert!(counts.iter().sum::<usize>() >= 20, "{counts:?}");
+}
+
+#[test]
+fn valid_files_pass_promtool_and_the_collector_serves_every_series() {
+    let mut exporter = None;
+    for path in corpus("valid") {
+        let text = read(&path);
+        let file = name(&path);
+        assert_eq!(promtool(&text), 0, "promtool on valid/{file}");
+        let Collector::Served(scrape) = collect(&mut exporter, &text) else {
+            panic!("node_exporter crashed on valid/{file}");
+        };
+        assert_eq!(scrape.scrape_error, Some(0.0), "valid/{file}");
+        let expected = sample_lines(&String::from_utf8_lossy(&text));
+        assert_eq!(
+            scrape.samples.len(),
+            expected,
+            "valid/{file}: {:?}",
+            scrape.samples
+        );
+        assert_eq!(ours(&text), (0, vec![]), "metrics-textfile on valid/{file}");
+    }
+}
+
+#[test]
+fn lint_only_files_are_accepted_with_the_warning_promtool_gives() {
+    let mut exporter = None;
+    for path in corpus("lint") {
+        let text = read(&path);
+        let file = name(&path);
+        assert_eq!(promtool(&text), 3, "promtool on lint/{file}");
+        let Collector::Served(scrape) = collect(&mut exporter, &text) else {
+            panic!("node_exporter crashed on lint/{file}");
+        };
+        assert_eq!(scrape.scrape_error, Some(0.0), "lint/{file}");
+        let (code, warnings) = ours(&text);
+        assert_eq!(code, 0, "metrics-textfile on lint/{file}");
+        assert!(
+            !warnings.is_empty(),
+            "lint/{file}: promtool lints, we did not warn"
+        );
+    }
+}
+
+#[test]
+fn invalid_files_are_refused_where_the_collector_rejects_drops_or_crashes() {
+    let mut exporter = None;
+    for path in corpus("invalid") {
+        let text = read(&path);
+        let file = name(&path);
+        let lost = match collect(&mut exporter, &text) {
+            Collector::Crashed => "crashed".to_owned(),
+            Collector::Served(scrape) if scrape.scrape_error == Some(1.0) => {
+                "skipped the file".into()
+            }
+            Collector::Served(scrape) => {
+                let written = sample_lines(&String::from_utf8_lossy(&text));
+                assert!(
+                    scrape.samples.len() < written,
+                    "invalid/{file}: the collector served every series: {:?}",
+                    scrape.samples
+                );
+                format!("served {} of {written} series", scrape.samples.len())
+            }
+        };
+        let promtool = promtool(&text);
+        eprintln!("invalid/{file}: promtool exit {promtool}, node_exporter {lost}");
+        assert_eq!(ours(&text).0, 2, "metrics-textfile on invalid/{file}");
+    }
+}
+
+#[test]
+fn strict_files_pass_both_tools_but_break_the_formats_musts() {
+    let mut exporter = None;
+    for path in corpus("strict") {
+        let text = read(&path);
+        let file = name(&path);
+        let promtool = promtool(&text);
+        assert!(
+            promtool == 0 || promtool == 3,
+            "strict/{file}: promtool exit {promtool}"
+        );
+        let Collector::Served(scrape) = collect(&mut exporter, &text) else {
+            panic!("node_exporter crashed on strict/{file}");
+        };
+        assert_eq!(scrape.scrape_error, Some(0.0), "strict/{file}");
+        assert_eq!(ours(&text).0, 2, "metrics-textfile on strict/{file}");
+    }
+}
+
+#[test]
+fn what_we_write_is_read_by_the_collector_as_written() {
+    let mut exporter = NodeExporter::start();
+    let source = read(&corpus("valid")[0]);
+    let target = exporter.dir().join("written.prom");
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(&target)
+        .stdin(source.clone())
+        .run()
+        .expect_code(0);
+    let body = exporter.get("/metrics").expect("scrape");
+    assert!(body.contains("node_textfile_scrape_error 0"), "{body}");
+    let mtime = format!(
+        "node_textfile_mtime_seconds{{file=\"{}\"}}",
+        target.display()
+    );
+    assert!(body.contains(&mtime), "{body}");
+    let expected = sample_lines(&String::from_utf8_lossy(&source));
+    let scrape = exporter.scrape_file("written.prom", &std::fs::read(&target).expect("read"));
+    assert_eq!(scrape.expect("scrape").samples.len(), expected);
+}
