@@ -50,7 +50,7 @@ fn guard(args: &GuardArgs) -> anyhow::Result<Report> {
     let now = Stamp::now();
     state.policy = Some(PolicySnapshot::from(&ctx.policy));
     match policy::decide(&state, &now, &ctx.policy).verdict {
-        Verdict::Allow => ctx.restart(&lock, state, &now),
+        Verdict::Allow => ctx.restart(lock, state, &now),
         Verdict::Cooldown => ctx.held(lock, state, &now, Decision::HeldCooldown),
         Verdict::Budget => ctx.held(lock, state, &now, Decision::HeldBudget),
     }
@@ -84,34 +84,15 @@ impl<'a> Ctx<'a> {
 
     fn restart(
         &self,
-        lock: &StateLock,
+        lock: StateLock,
         mut state: GuardState,
         now: &Stamp,
     ) -> anyhow::Result<Report> {
-        policy::record_attempt(&mut state, now, &self.policy);
-        // A restart ends an exhaustion: the next one escalates afresh.
-        state.escalated_at = None;
-        state.pending = Some(Pending {
-            started: now.clone(),
-            pid: std::process::id(),
-            reason: self.args.reason.clone(),
-        });
-        lock.save(&state)
-            .context("cannot record the attempt; CMD not run")?;
+        self.begin(&lock, &mut state, now)?;
         let attempt = exec::attempt(self.args, &notify::env(self, &state, now, None));
         state.pending = None;
-        let mut record = self.record(attempt.decision, now, &state);
-        record.exit_status = attempt.exit_status;
-        record.outcome = Some(attempt.outcome.clone());
-        record.duration_seconds = Some(attempt.duration.as_secs_f64());
-        record.command = Some(
-            self.args
-                .command
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-        );
-        self.finish(lock, &mut state, now, &record)?;
+        let record = self.attempt_record(&attempt, now, &state);
+        self.finish(&lock, &mut state, now, &record)?;
         let failed = matches!(attempt.decision, Decision::Failed | Decision::VerifyFailed);
         let exhausted = policy::decide(&state, now, &self.policy).verdict == Verdict::Budget;
         let escalation = if failed && exhausted {
@@ -124,6 +105,35 @@ impl<'a> Ctx<'a> {
         ))
     }
 
+    /// Saves the attempt, durably, before CMD may start.
+    fn begin(&self, lock: &StateLock, state: &mut GuardState, now: &Stamp) -> anyhow::Result<()> {
+        policy::record_attempt(state, now, &self.policy);
+        // A restart ends an exhaustion: the next one escalates afresh.
+        state.escalated_at = None;
+        state.pending = Some(Pending {
+            started: now.clone(),
+            pid: std::process::id(),
+            reason: self.args.reason.clone(),
+        });
+        lock.save(state)
+            .context("cannot record the attempt; CMD not run")?;
+        Ok(())
+    }
+
+    fn attempt_record(&self, attempt: &exec::Attempt, now: &Stamp, state: &GuardState) -> Record {
+        let mut record = self.record(attempt.decision, now, state);
+        record.exit_status = attempt.exit_status;
+        record.outcome = Some(attempt.outcome.clone());
+        record.duration_seconds = Some(attempt.duration.as_secs_f64());
+        let argv = self
+            .args
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned());
+        record.command = Some(argv.collect());
+        record
+    }
+
     fn held(
         &self,
         lock: StateLock,
@@ -134,11 +144,10 @@ impl<'a> Ctx<'a> {
         let record = self.record(decision, now, &state);
         self.finish(&lock, &mut state, now, &record)?;
         let escalation = if decision == Decision::HeldBudget {
-            self.escalate(&lock, &mut state, now)?
+            self.escalate(lock, &mut state, now)?
         } else {
             None
         };
-        drop(lock);
         Ok(render::decision_report(
             self, &record, &state, now, escalation,
         ))
@@ -167,10 +176,11 @@ impl<'a> Ctx<'a> {
 
     /// Calls the notifier if one is configured and due. The call is saved as
     /// made before it runs: a notifier that may have run counts, so a crash
-    /// can cost one notification but never cause a storm of them.
+    /// can cost one notification but never cause a storm of them. The lock is
+    /// released first; runs queued behind it see the call and hold off.
     fn escalate(
         &self,
-        lock: &StateLock,
+        lock: StateLock,
         state: &mut GuardState,
         now: &Stamp,
     ) -> anyhow::Result<Option<String>> {
@@ -183,6 +193,7 @@ impl<'a> Ctx<'a> {
         state.escalated_at = Some(now.clone());
         state.count(Decision::Escalated);
         lock.save(state)?;
+        drop(lock);
         let ran = notify::call(self, notifier, state, now);
         let mut record = self.record(Decision::Escalated, now, state);
         record.exit_status = ran.exit_status;

@@ -208,77 +208,80 @@ fn read_counter(opts: &LoopsArgs) -> anyhow::Result<u64> {
 
 fn report(args: &LoopsArgs, n_restarts: u64, counted: Count, first: bool) -> Report {
     let mut report = crate::render::base_report();
-    let warn = args.warn.unwrap_or(args.max.count / 2);
-    let window = human(args.max.per);
+    (report.status, report.summary) = verdict(args, n_restarts, counted, first);
+    let looping = f64::from(u8::from(report.status == Status::Critical));
+    let values = [
+        n_restarts as f64,
+        counted.restarts as f64,
+        counted.observed.as_secs_f64(),
+        args.max.count as f64,
+        args.max.per.as_secs_f64(),
+        looping,
+    ];
+    for ((what, unit, help), value) in GAUGES.into_iter().zip(values) {
+        let name = format!("selfheal_restart_guard_{what}");
+        let family = MetricFamily::new(&name, MetricKind::Gauge, unit, help);
+        report
+            .metrics
+            .push(family.with(&[("unit", &args.unit)], value));
+    }
+    report
+}
+
+const GAUGES: [(&str, Unit, &str); 6] = [
+    (
+        "unit_nrestarts",
+        Unit::Count,
+        "systemd's NRestarts of the unit (resets on reset-failed).",
+    ),
+    (
+        "unit_restarts_in_window",
+        Unit::Count,
+        "Restarts of the unit seen in the window.",
+    ),
+    (
+        "unit_observed_seconds",
+        Unit::Seconds,
+        "How much of the window the samples cover.",
+    ),
+    (
+        "unit_restart_limit",
+        Unit::Count,
+        "Restarts per window above which it is a loop.",
+    ),
+    (
+        "unit_window_seconds",
+        Unit::Seconds,
+        "Length of the window.",
+    ),
+    (
+        "unit_restart_loop",
+        Unit::Count,
+        "1 when the unit is in a restart loop, else 0.",
+    ),
+];
+
+fn verdict(args: &LoopsArgs, n_restarts: u64, counted: Count, first: bool) -> (Status, String) {
+    let unit = &args.unit;
+    if first {
+        let text =
+            format!("{unit}: first sample, NRestarts={n_restarts}; the rate needs a second run");
+        return (Status::Ok, text);
+    }
     let seen = format!(
-        "{} restarted {} times in the last {window} (observed {}; limit {})",
-        args.unit,
+        "{unit} restarted {} times in the last {} (observed {}; limit {})",
         counted.restarts,
+        human(args.max.per),
         human(counted.observed),
         args.max.count
     );
-    (report.status, report.summary) = if first {
-        (
-            Status::Ok,
-            format!(
-                "{}: first sample, NRestarts={n_restarts}; the rate needs a second run",
-                args.unit
-            ),
-        )
-    } else if counted.restarts > args.max.count {
+    if counted.restarts > args.max.count {
         (Status::Critical, format!("restart loop: {seen}"))
-    } else if counted.restarts > warn {
+    } else if counted.restarts > args.warn.unwrap_or(args.max.count / 2) {
         (Status::Warning, format!("restarting often: {seen}"))
     } else {
         (Status::Ok, seen)
-    };
-    let loop_flag = f64::from(u8::from(report.status == Status::Critical));
-    let gauges = [
-        (
-            "unit_nrestarts",
-            Unit::Count,
-            "systemd's NRestarts of the unit (resets on reset-failed).",
-            n_restarts as f64,
-        ),
-        (
-            "unit_restarts_in_window",
-            Unit::Count,
-            "Restarts of the unit seen in the window.",
-            counted.restarts as f64,
-        ),
-        (
-            "unit_observed_seconds",
-            Unit::Seconds,
-            "How much of the window the samples cover.",
-            counted.observed.as_secs_f64(),
-        ),
-        (
-            "unit_restart_limit",
-            Unit::Count,
-            "Restarts per window above which it is a loop.",
-            args.max.count as f64,
-        ),
-        (
-            "unit_window_seconds",
-            Unit::Seconds,
-            "Length of the window.",
-            args.max.per.as_secs_f64(),
-        ),
-        (
-            "unit_restart_loop",
-            Unit::Count,
-            "1 when the unit is in a restart loop, else 0.",
-            loop_flag,
-        ),
-    ];
-    for (what, unit, help, value) in gauges {
-        let name = format!("selfheal_restart_guard_{what}");
-        report.metrics.push(
-            MetricFamily::new(&name, MetricKind::Gauge, unit, help)
-                .with(&[("unit", &args.unit)], value),
-        );
     }
-    report
 }
 
 #[cfg(test)]

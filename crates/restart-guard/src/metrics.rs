@@ -59,18 +59,10 @@ const GAUGES: [(&str, Unit, &str); 7] = [
 pub fn families(views: &[View], now: &Stamp) -> Vec<MetricFamily> {
     let mut out: Vec<MetricFamily> = GAUGES
         .iter()
-        .map(|(what, unit, help)| {
-            MetricFamily::new(
-                &format!("selfheal_restart_guard_{what}"),
-                MetricKind::Gauge,
-                *unit,
-                help,
-            )
-        })
+        .map(|(what, unit, help)| gauge(what, *unit, help))
         .collect();
-    let mut last = MetricFamily::new(
-        "selfheal_restart_guard_last_attempt_timestamp_seconds",
-        MetricKind::Gauge,
+    let mut last = gauge(
+        "last_attempt_timestamp_seconds",
         Unit::Seconds,
         "Unix time of the last restart attempt.",
     );
@@ -81,23 +73,29 @@ pub fn families(views: &[View], now: &Stamp) -> Vec<MetricFamily> {
         "Decisions made, by kind (restarted, held-budget, escalated, ...).",
     );
     for view in views {
+        let name = [("name", view.name)];
         for (family, value) in out.iter_mut().zip(gauge_values(view, now)) {
-            family.push(&[("name", view.name)], value);
+            family.push(&name, value);
         }
         if let Some(at) = &view.state.last_attempt {
-            last.push(&[("name", view.name)], at.unix);
+            last.push(&name, at.unix);
         }
         for decision in Decision::ALL {
-            let value = view.state.total(decision) as f64;
-            totals.push(
-                &[("name", view.name), ("decision", decision.as_str())],
-                value,
-            );
+            let labels = [("name", view.name), ("decision", decision.as_str())];
+            totals.push(&labels, view.state.total(decision) as f64);
         }
     }
-    out.push(last);
-    out.push(totals);
+    out.extend([last, totals]);
     out
+}
+
+fn gauge(what: &str, unit: Unit, help: &str) -> MetricFamily {
+    MetricFamily::new(
+        &format!("selfheal_restart_guard_{what}"),
+        MetricKind::Gauge,
+        unit,
+        help,
+    )
 }
 
 fn gauge_values(view: &View, now: &Stamp) -> [f64; 7] {

@@ -129,15 +129,25 @@ fn summary(r: &Record, escalation: Option<&str>) -> String {
 
 fn next_allowed(r: &Record) -> String {
     match r.next_allowed_unix {
-        Some(at) if at > r.unix + 0.000_5 => {
-            format!(
-                "next allowed in {}",
-                human(Duration::from_secs_f64(at - r.unix))
-            )
-        }
-        Some(_) => "next allowed now".into(),
+        Some(at) => format!(
+            "next allowed {}",
+            wait_text(Duration::from_secs_f64((at - r.unix).max(0.0)))
+        ),
         None => "next allowed unknown".into(),
     }
+}
+
+/// `now`, `in 250ms`, `in 31s` (rounded up: never earlier than true), `in 59m12s`.
+#[must_use]
+pub fn wait_text(wait: Duration) -> String {
+    if wait < Duration::from_millis(1) {
+        return "now".into();
+    }
+    if wait < Duration::from_secs(1) {
+        return format!("in {}", human(wait));
+    }
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    format!("in {}", human(Duration::from_secs(secs)))
 }
 
 /// "escalation sent 12m ago", for a held-budget run that did not escalate.

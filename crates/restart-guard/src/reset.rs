@@ -35,16 +35,9 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
         Err(LockError::Io(err)) => return Err(err.into()),
     };
     let old: GuardState = lock.load()?.into_option().unwrap_or_default();
-    let state = GuardState {
-        totals: old.totals.clone(),
-        policy: old.policy.clone(),
-        last_outcome: old.last_outcome.clone(),
-        ..GuardState::default()
-    };
-    let now = Stamp::now();
-    let record = record(args, &now, &old, &state);
+    let mut state = cleared(&old);
+    let record = record(args, &Stamp::now(), &old, &state);
     audit::append(&args.files.audit_path(), &record)?;
-    let mut state = state;
     state.count(Decision::Reset);
     lock.save(&state)
         .context("audit line written but state not reset")?;
@@ -57,6 +50,16 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
         report.details = map;
     }
     Ok(report)
+}
+
+/// The state after a reset: history gone, counters and last outcome kept.
+fn cleared(old: &GuardState) -> GuardState {
+    GuardState {
+        totals: old.totals.clone(),
+        policy: old.policy.clone(),
+        last_outcome: old.last_outcome.clone(),
+        ..GuardState::default()
+    }
 }
 
 fn record(args: &ResetArgs, now: &Stamp, old: &GuardState, new: &GuardState) -> Record {

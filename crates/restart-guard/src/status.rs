@@ -9,7 +9,7 @@ use crate::audit::Decision;
 use crate::cli::StatusArgs;
 use crate::metrics::{self, View};
 use crate::policy::{self, Policy, Verdict};
-use crate::render::base_report;
+use crate::render::{self, base_report};
 use crate::store::GuardState;
 use selfheal_core::clock::Stamp;
 use selfheal_core::duration::human;
@@ -71,44 +71,36 @@ fn policy_of(state: &GuardState) -> Policy {
 fn check(view: &View, now: &Stamp) -> Check {
     let d = policy::decide(view.state, now, &view.policy);
     let left = view.policy.max.saturating_sub(d.in_window);
+    let (status, note) = judge(view.state, d.verdict);
     let mut text = format!(
-        "{}/{} restarts in {} used, {left} left",
+        "{}/{} restarts in {} used, {left} left, next allowed {}{note}",
         d.in_window,
         view.policy.max,
-        human(view.policy.per)
+        human(view.policy.per),
+        render::wait_text(d.wait)
     );
-    let next = if d.wait.is_zero() {
-        ", next allowed now".to_owned()
-    } else {
-        format!(", next allowed in {}", human(d.wait))
-    };
-    text.push_str(&next);
-    let failed = view
-        .state
-        .last_outcome
-        .as_ref()
-        .filter(|o| matches!(o.decision, Decision::Failed | Decision::VerifyFailed));
-    let status = if d.verdict == Verdict::Budget {
-        text.push_str(", exhausted");
-        Status::Critical
-    } else if view.state.pending.is_some() {
-        text.push_str(", a restart is in progress");
-        Status::Warning
-    } else if failed.is_some() {
-        Status::Warning
-    } else {
-        Status::Ok
-    };
     if let Some(o) = &view.state.last_outcome {
-        let _ = write!(
-            text,
-            "; last {} at {}: {}",
-            o.decision.as_str(),
-            o.at.rfc3339(),
-            o.outcome
-        );
+        let (what, at) = (o.decision.as_str(), o.at.rfc3339());
+        let _ = write!(text, "; last {what} at {at}: {}", o.outcome);
     }
     Check::new(view.name, status, text)
+}
+
+/// CRITICAL when exhausted; WARNING while a restart runs or after a failed one.
+fn judge(state: &GuardState, verdict: Verdict) -> (Status, &'static str) {
+    let failed = state
+        .last_outcome
+        .as_ref()
+        .is_some_and(|o| matches!(o.decision, Decision::Failed | Decision::VerifyFailed));
+    if verdict == Verdict::Budget {
+        (Status::Critical, ", exhausted")
+    } else if state.pending.is_some() {
+        (Status::Warning, ", a restart is in progress")
+    } else if failed {
+        (Status::Warning, "")
+    } else {
+        (Status::Ok, "")
+    }
 }
 
 fn summary(report: &Report, names: usize) -> String {

@@ -63,6 +63,12 @@ fn the_388_an_hour_gateway_is_critical() {
         run.stdout
             .contains("selfheal_restart_guard_unit_restart_loop{unit=\"gateway.service\"} 1")
     );
+    selfheal_test_support::require("promtool", "prometheus");
+    Cmd::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(run.stdout.clone())
+        .run()
+        .expect_code(0);
     // An hour and a half later the old samples have left the window.
     sample(dir.path(), &systemctl, 110, 1100)
         .run()

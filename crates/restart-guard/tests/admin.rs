@@ -1,0 +1,151 @@
+//! The subcommands that report and administer: status (text, prom checked
+//! by the real promtool), audit queries, reset.
+
+mod common;
+
+use common::{audit, guard};
+use selfheal_test_support::{Cmd, require, tempdir};
+use std::path::Path;
+
+/// Two invocations with --max 1: one restart, then held by the budget.
+fn exhaust(dir: &Path, name: &str) {
+    for code in [0, 2] {
+        guard(dir)
+            .args([
+                "--name", name, "--max", "1", "--reason", "probe", "--", "true",
+            ])
+            .run()
+            .expect_code(code);
+    }
+}
+
+#[test]
+fn status_reports_budget_used_left_and_exhaustion() {
+    let dir = tempdir().unwrap();
+    exhaust(dir.path(), "svc");
+    guard(dir.path()).args(["--name", "ok", "--", "true"]).run();
+    guard(dir.path())
+        .args(["status", "svc"])
+        .run()
+        .expect_code(2)
+        .stdout_has("RESTART CRITICAL - svc: 1/1 restarts in 1h used, 0 left, next allowed in 1h, exhausted");
+    guard(dir.path())
+        .args(["status", "ok"])
+        .run()
+        .expect_code(0)
+        .stdout_has("RESTART OK - ok: 1/3 restarts in 1h used, 2 left, next allowed in 1m");
+    guard(dir.path())
+        .arg("status")
+        .run()
+        .expect_code(2)
+        .stdout_has("2 names, 1 need attention: svc (");
+    let json = guard(dir.path())
+        .args(["status", "--format", "json"])
+        .run()
+        .stdout;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["checks"][1]["name"], "svc");
+    assert_eq!(json["checks"][1]["status"], "critical");
+}
+
+#[test]
+fn prom_output_passes_promtool_and_textfile_is_written() {
+    require("promtool", "prometheus");
+    let dir = tempdir().unwrap();
+    exhaust(dir.path(), "svc");
+    let textfile = dir.path().join("restart_guard.prom");
+    let prom = guard(dir.path())
+        .args(["status", "--format", "prom", "--textfile"])
+        .arg(&textfile)
+        .run()
+        .expect_code(2)
+        .stdout;
+    assert!(
+        prom.contains("selfheal_restart_guard_exhausted{name=\"svc\"} 1"),
+        "{prom}"
+    );
+    assert!(prom.contains(
+        "selfheal_restart_guard_decisions_total{name=\"svc\",decision=\"held-budget\"} 1"
+    ));
+    assert_eq!(std::fs::read_to_string(&textfile).unwrap(), prom);
+    Cmd::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(prom)
+        .run()
+        .expect_code(0);
+    // The default form's own report is valid exposition too.
+    let own = guard(dir.path())
+        .args(["--name", "other", "--format", "prom", "--", "true"])
+        .run()
+        .expect_code(0)
+        .stdout;
+    Cmd::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(own)
+        .run()
+        .expect_code(0);
+}
+
+#[test]
+fn audit_filters_by_name_time_and_decision() {
+    let dir = tempdir().unwrap();
+    exhaust(dir.path(), "svc");
+    exhaust(dir.path(), "other");
+    let query = |args: &[&str]| {
+        let out = guard(dir.path())
+            .arg("audit")
+            .args(args)
+            .run()
+            .expect_code(0)
+            .stdout;
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(query(&[]).len(), 4);
+    let held = query(&[
+        "--name",
+        "svc",
+        "--decision",
+        "held-budget",
+        "--since",
+        "1h",
+    ]);
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0]["name"].as_str(), held[0]["reason"].as_str()),
+        (Some("svc"), Some("probe"))
+    );
+    assert_eq!(query(&["--since", "2000-01-01T00:00:00Z"]).len(), 4);
+    assert_eq!(query(&["--since", "2100-01-01T00:00:00Z"]).len(), 0);
+    guard(dir.path())
+        .args(["audit", "--decision", "bogus"])
+        .run()
+        .expect_code(3);
+}
+
+#[test]
+fn reset_clears_the_budget_and_is_audited() {
+    let dir = tempdir().unwrap();
+    exhaust(dir.path(), "svc");
+    guard(dir.path())
+        .args(["reset", "svc", "--reason", "fixed the driver"])
+        .run()
+        .expect_code(0)
+        .stdout_has("reset svc: cleared 1 attempt(s)");
+    guard(dir.path())
+        .args(["status", "svc"])
+        .run()
+        .expect_code(0);
+    let last = audit(dir.path()).pop().unwrap();
+    assert_eq!(last["decision"], "reset");
+    assert_eq!(last["reason"], "fixed the driver");
+    guard(dir.path())
+        .args(["--name", "svc", "--max", "1", "--", "true"])
+        .run()
+        .expect_code(0);
+    guard(dir.path())
+        .args(["reset", "../etc"])
+        .run()
+        .expect_code(3);
+}
