@@ -126,9 +126,8 @@ pub struct Family<'a> {
     pub line: usize,
     /// Number of sample lines.
     pub series: usize,
-    /// Label names used by its samples (without `le`/`quantile` where
-    /// those are structural), in first-seen order.
-    pub label_names: Vec<&'a str>,
+    /// What the lint rules need to know of its label names.
+    labels: lint::LabelFacts<'a>,
     /// The samples; empty unless [`parse`] kept them.
     pub samples: Vec<Sample<'a>>,
 }

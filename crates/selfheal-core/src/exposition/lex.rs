@@ -47,13 +47,17 @@ fn fail<T>(rule: Rule, message: impl Into<String>) -> Result<T, LexError> {
     })
 }
 
-/// Lexes one line (without its `\n`).
-pub(super) fn line(text: &str) -> Result<Line<'_>, LexError> {
+/// Lexes one line (without its `\n`); a sample's labels are also
+/// appended to `labels` as `(name, escaped value)`, in input order.
+pub(super) fn line<'a>(
+    text: &'a str,
+    labels: &mut Vec<(&'a str, &'a str)>,
+) -> Result<Line<'a>, LexError> {
     let rest = skip_blanks(text);
     let result = match rest.as_bytes().first() {
         None => Ok(Line::Blank),
         Some(b'#') => comment(&rest[1..]),
-        Some(_) => sample(rest).map(Line::Sample),
+        Some(_) => sample(rest, labels).map(Line::Sample),
     };
     match result {
         Err(_) if text.ends_with('\r') => fail(
@@ -115,7 +119,10 @@ fn bad_escape(place: &str, next: Option<u8>, allowed: &str) -> String {
     }
 }
 
-fn sample(text: &str) -> Result<SampleLine<'_>, LexError> {
+fn sample<'a>(
+    text: &'a str,
+    pairs: &mut Vec<(&'a str, &'a str)>,
+) -> Result<SampleLine<'a>, LexError> {
     let (name, rest) = metric_name(text);
     if name.is_empty() {
         return fail(
@@ -129,7 +136,7 @@ fn sample(text: &str) -> Result<SampleLine<'_>, LexError> {
     let mut rest = skip_blanks(rest);
     let mut labels = "";
     if let Some(inner) = rest.strip_prefix('{') {
-        let end = label_set(inner, name)?;
+        let end = label_set(inner, name, pairs)?;
         labels = &inner[..end];
         rest = skip_blanks(&inner[end + 1..]);
     }
@@ -168,8 +175,13 @@ fn trailing<T>(after: &str) -> Result<T, LexError> {
     )
 }
 
-/// Checks a label set; `text` starts after `{`. Returns the index of `}`.
-fn label_set(text: &str, metric: &str) -> Result<usize, LexError> {
+/// Checks a label set and collects its pairs; `text` starts after `{`.
+/// Returns the index of `}`.
+fn label_set<'a>(
+    text: &'a str,
+    metric: &str,
+    pairs: &mut Vec<(&'a str, &'a str)>,
+) -> Result<usize, LexError> {
     let mut pos = 0;
     loop {
         pos += blanks_at(text, pos);
@@ -194,6 +206,7 @@ fn label_set(text: &str, metric: &str) -> Result<usize, LexError> {
             );
         };
         let len = label_value_len(quoted, name)?;
+        pairs.push((name, &quoted[..len]));
         let after = skip_blanks(&quoted[len + 1..]);
         pos = text.len() - after.len();
         match after.as_bytes().first() {
@@ -280,6 +293,11 @@ pub(super) fn parse_value(text: &str) -> Result<f64, String> {
     if text.is_empty() {
         return Err("expected a value after the metric name and labels".into());
     }
+    // Most values are small integers: exact in an f64, and quick to read.
+    if text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit()) {
+        let whole = text.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+        return Ok(whole as f64);
+    }
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
     let refused = text.bytes().any(|b| matches!(b, b'p' | b'P' | b'_'))
         || (unsigned.len() < text.len() && unsigned.starts_with(['n', 'N']))
@@ -299,43 +317,64 @@ pub(super) fn parse_value(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
-fn metric_name(text: &str) -> (&str, &str) {
+/// Byte classes, looked up rather than compared: the lexer's inner loops
+/// run over every byte of the input.
+const LABEL_START: u8 = 1;
+const LABEL_CHAR: u8 = 2;
+const COLON: u8 = 4;
+const BLANK: u8 = 8;
+
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() || c == b'_' {
+            LABEL_START | LABEL_CHAR
+        } else if c.is_ascii_digit() {
+            LABEL_CHAR
+        } else if c == b':' {
+            COLON
+        } else if c == b' ' || c == b'\t' {
+            BLANK
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+}
+
+fn class(b: u8) -> u8 {
+    CLASS[usize::from(b)]
+}
+
+/// Splits off the longest prefix whose first byte is in `first` and the
+/// rest in `then`.
+fn take(text: &str, first: u8, then: u8) -> (&str, &str) {
     let bytes = text.as_bytes();
-    if !bytes
-        .first()
-        .is_some_and(|&b| is_label_start(b) || b == b':')
-    {
+    if bytes.first().is_none_or(|&b| class(b) & first == 0) {
         return ("", text);
     }
     let len = bytes
         .iter()
-        .position(|&b| !(is_label_char(b) || b == b':'))
+        .position(|&b| class(b) & then == 0)
         .unwrap_or(bytes.len());
     text.split_at(len)
+}
+
+fn metric_name(text: &str) -> (&str, &str) {
+    take(text, LABEL_START | COLON, LABEL_CHAR | COLON)
 }
 
 fn label_name(text: &str) -> (&str, &str) {
-    let bytes = text.as_bytes();
-    if !bytes.first().is_some_and(|&b| is_label_start(b)) {
-        return ("", text);
-    }
-    let len = bytes
-        .iter()
-        .position(|&b| !is_label_char(b))
-        .unwrap_or(bytes.len());
-    text.split_at(len)
-}
-
-fn is_label_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
-}
-
-fn is_label_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    take(text, LABEL_START, LABEL_CHAR)
 }
 
 fn is_blank(b: u8) -> bool {
-    b == b' ' || b == b'\t'
+    class(b) & BLANK != 0
 }
 
 fn starts_blank(text: &str) -> bool {

@@ -49,6 +49,27 @@ const TYPE_WORDS: [&str; 5] = [
     "gauge_histogram",
 ];
 
+/// What the lint rules need to know about a family's label names, kept
+/// per sample without storing names (a string compare per label and line
+/// cost more than the rest of the validation).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct LabelFacts<'a> {
+    pub le: bool,
+    pub quantile: bool,
+    pub camel: Option<&'a str>,
+}
+
+impl<'a> LabelFacts<'a> {
+    pub fn see(&mut self, name: &'a str) {
+        match name {
+            "le" => self.le = true,
+            "quantile" => self.quantile = true,
+            _ if self.camel.is_none() && is_camel(name) => self.camel = Some(name),
+            _ => {}
+        }
+    }
+}
+
 /// Appends the lint problems of one family (which has samples).
 pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
     let mut warn = |rule: Rule, message: String| {
@@ -100,7 +121,7 @@ pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
     if is_camel(name) {
         warn(Rule::CamelCase, "write metric names in snake_case".into());
     }
-    if let Some(label) = family.label_names.iter().find(|l| is_camel(l)) {
+    if let Some(label) = family.labels.camel {
         warn(
             Rule::CamelCase,
             format!("write label names in snake_case, not {label}"),
@@ -137,13 +158,13 @@ fn reserved(family: &Family<'_>, warn: &mut impl FnMut(Rule, String)) {
             );
         }
     }
-    if !histogram && family.label_names.contains(&"le") {
+    if !histogram && family.labels.le {
         warn(
             Rule::StructuralLabel,
             "only histograms should have an le label".into(),
         );
     }
-    if !summary && family.label_names.contains(&"quantile") {
+    if !summary && family.labels.quantile {
         warn(
             Rule::StructuralLabel,
             "only summaries should have a quantile label".into(),

@@ -4,6 +4,7 @@
 //! of an existing summary (or histogram) `x`.
 
 use super::lex::{self, Line, SampleLine};
+use super::lint::LabelFacts;
 use super::series::{self, Groups, Labels, Seen, SeriesSet};
 use super::{Family, Kind, Parsed, Problem, Rule, Sample};
 use std::collections::HashMap;
@@ -53,7 +54,8 @@ impl<'a> Parser<'a> {
             extra: Vec::new(),
             by_name: HashMap::new(),
             last: None,
-            series: SeriesSet::default(),
+            // A guess at the number of sample lines; too low only costs a rehash.
+            series: SeriesSet::with_capacity(text.len() / 100),
             problems: Vec::new(),
             scratch: Vec::new(),
         }
@@ -83,7 +85,8 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&mut self, number: usize, offset: usize, text: &'a str) {
-        match lex::line(text) {
+        self.scratch.clear();
+        match lex::line(text, &mut self.scratch) {
             Ok(Line::Blank | Line::Comment) => {}
             Ok(Line::Help { name, text: help }) => self.help(number, name, help),
             Ok(Line::Type { name, kind }) => self.declare(number, name, kind),
@@ -124,7 +127,7 @@ impl<'a> Parser<'a> {
             help: None,
             line,
             series: 0,
-            label_names: Vec::new(),
+            labels: LabelFacts::default(),
             samples: Vec::new(),
         });
         self.extra.push(Extra::default());
@@ -202,11 +205,8 @@ impl<'a> Parser<'a> {
             _ => self.resolve(sample.name, line),
         };
         self.last = Some(index);
-        self.scratch.clear();
-        self.scratch.extend(lex::pairs(sample.labels));
-        self.scratch.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        if let Some(pair) = self.scratch.windows(2).find(|w| w[0].0 == w[1].0) {
-            let why = format!("label {:?} appears twice in {}", pair[0].0, sample.name);
+        if let Some(name) = repeated_label(&self.scratch) {
+            let why = format!("label {name:?} appears twice in {}", sample.name);
             self.error(line, Rule::DuplicateLabel, why);
             return;
         }
@@ -217,8 +217,8 @@ impl<'a> Parser<'a> {
         family.series += 1;
         let structural = structural_label(family.kind);
         for (name, _) in &self.scratch {
-            if Some(*name) != structural && !family.label_names.contains(name) {
-                family.label_names.push(name);
+            if Some(*name) != structural {
+                family.labels.see(name);
             }
         }
         if self.keep {
@@ -302,6 +302,16 @@ impl<'a> Parser<'a> {
             self.error(line, Rule::NameCollision, why);
         }
     }
+}
+
+/// A label name given twice. Pairwise: label sets are small, and unequal
+/// lengths make most comparisons free.
+fn repeated_label<'a>(labels: &[(&'a str, &'a str)]) -> Option<&'a str> {
+    labels
+        .iter()
+        .enumerate()
+        .find(|(i, (name, _))| labels[i + 1..].iter().any(|(other, _)| other == name))
+        .map(|(_, (name, _))| *name)
 }
 
 fn structural_label(kind: Kind) -> Option<&'static str> {

@@ -10,22 +10,69 @@
 
 use super::lex;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
-/// Labels of one sample, sorted by name.
+/// Labels of one sample, in input order.
 pub(super) type Labels<'a> = Vec<(&'a str, &'a str)>;
 
-/// Hashes the identity of a series (`labels` sorted by name).
+/// Hashes the identity of a series. Label order does not matter: each
+/// `(name, value)` pair is hashed alone and the pair hashes are summed, so
+/// no sorting is needed. Labels with an empty value, and `skip`, are left
+/// out. Not cryptographic (the FxHash step, 8 bytes at a time, then
+/// MurmurHash3's finaliser): every match is verified, so a collision costs
+/// time, never a wrong verdict.
 pub(super) fn identity_hash(name: &str, labels: &[(&str, &str)], skip: Option<&str>) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    name.hash(&mut hasher);
+    let mut sum = mix(SEED, name);
     for (key, value) in labels {
         if !value.is_empty() && Some(*key) != skip {
-            key.hash(&mut hasher);
-            value.hash(&mut hasher);
+            sum = sum.wrapping_add(finish(mix(mix(SEED, key), value)));
         }
     }
-    hasher.finish()
+    finish(sum)
+}
+
+const SEED: u64 = 0x243f_6a88_85a3_08d3;
+
+fn step(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// Folds a string in, its length first so that `ab`+`c` and `a`+`bc` differ.
+fn mix(hash: u64, text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let mut hash = step(hash, bytes.len() as u64);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = step(hash, u64::from_le_bytes(word));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        hash = step(hash, tail(rest));
+    }
+    hash
+}
+
+/// 1 to 7 bytes as a word, with overlapping reads instead of a byte loop.
+fn tail(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    if n >= 4 {
+        let low = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        let high = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]);
+        u64::from(low) | (u64::from(high) << 32)
+    } else {
+        u64::from(rest[0]) | (u64::from(rest[n / 2]) << 8) | (u64::from(rest[n - 1]) << 16)
+    }
+}
+
+fn finish(hash: u64) -> u64 {
+    let mut h = hash;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// The keys are already hashes: hashing them again would only cost time.
@@ -63,6 +110,14 @@ pub(super) struct SeriesSet {
 }
 
 impl SeriesSet {
+    /// Room for `series` entries up front: growing rehashes them all.
+    pub fn with_capacity(series: usize) -> Self {
+        SeriesSet {
+            first: HashIndex::with_capacity_and_hasher(series, BuildHasherDefault::default()),
+            more: Vec::new(),
+        }
+    }
+
     /// Records a series; returns where it was seen before, if it was.
     /// `same(offset)` tells whether the line at `offset` is this series.
     pub fn insert(&mut self, hash: u64, at: Seen, same: impl Fn(u32) -> bool) -> Option<Seen> {
@@ -85,23 +140,19 @@ impl SeriesSet {
     }
 }
 
-/// Whether the sample line starting at `line` is the series `name` with
-/// `labels` (sorted, empty values ignored).
+/// Whether the sample line `line` is the series `name` with `labels`
+/// (empty values ignored, order ignored).
 pub(super) fn same_series(line: &str, name: &str, labels: &[(&str, &str)]) -> bool {
-    let Ok(lex::Line::Sample(earlier)) = lex::line(line) else {
+    let mut theirs = Vec::new();
+    let Ok(lex::Line::Sample(earlier)) = lex::line(line, &mut theirs) else {
         return false;
     };
-    if earlier.name != name {
-        return false;
+    let mut ours: Labels<'_> = labels.to_vec();
+    for list in [&mut theirs, &mut ours] {
+        list.retain(|(_, v)| !v.is_empty());
+        list.sort_unstable();
     }
-    let mut theirs: Labels<'_> = lex::pairs(earlier.labels)
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    theirs.sort_unstable();
-    labels
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .eq(theirs.iter())
+    earlier.name == name && theirs == ours
 }
 
 /// One histogram or summary: the samples that share labels other than
