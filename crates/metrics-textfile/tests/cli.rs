@@ -1,0 +1,231 @@
+//! The command line as users drive it: stdin, a producer command, --check,
+//! --label, --from json, modes and usage errors.
+
+use selfheal_test_support::{Cmd, require, tempdir};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_metrics-textfile");
+
+const GOOD: &str =
+    "# HELP jobs_running Jobs.\n# TYPE jobs_running gauge\njobs_running{pool=\"a\"} 3\n";
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn writes_stdin_byte_for_byte_with_mode_0644_and_no_temp_file_left() {
+    let dir = tempdir().expect("tempdir");
+    let target = dir.path().join("jobs.prom");
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(&target)
+        .stdin(GOOD)
+        .run()
+        .expect_code(0)
+        .stdout_has("TEXTFILE OK - wrote 1 series in 1 family to");
+    assert_eq!(fs::read_to_string(&target).expect("read"), GOOD);
+    let mode = fs::metadata(&target).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    assert_eq!(names_in(dir.path()), vec!["jobs.prom"]);
+}
+
+#[test]
+fn mode_and_output_can_come_from_flags_or_the_environment() {
+    let dir = tempdir().expect("tempdir");
+    let target = dir.path().join("jobs.prom");
+    Cmd::new(BIN)
+        .env("METRICS_TEXTFILE_OUTPUT", &target)
+        .env("METRICS_TEXTFILE_MODE", "0600")
+        .stdin(GOOD)
+        .run()
+        .expect_code(0);
+    let mode = fs::metadata(&target).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn check_lists_every_problem_by_line_and_exits_2() {
+    let input = "a_jobs 1 1700000000000\nb_jobs{x=\"\\q\"} 1\nc_jobs 1\nc_jobs 2\nd_jobs 1";
+    let run = Cmd::new(BIN)
+        .arg("--check")
+        .stdin(input)
+        .run()
+        .expect_code(2)
+        .stdout_has(
+            "TEXTFILE CRITICAL - invalid: 4 errors in the input, first on line 1 (timestamp)",
+        )
+        .stdout_has("line 1: error[timestamp]")
+        .stdout_has("line 2: error[escape]")
+        .stdout_has("line 4: error[duplicate-series]")
+        .stdout_has("line 5: error[final-newline]");
+    assert!(run.stdout.contains("repeats the series on line 3"), "{run}");
+}
+
+#[test]
+fn check_accepts_lint_problems_as_warnings() {
+    Cmd::new(BIN)
+        .arg("--check")
+        .stdin("# TYPE http_requests counter\nhttp_requests 5\n")
+        .run()
+        .expect_code(0)
+        .stdout_has("valid: 1 series in 1 family, 2 lint warnings")
+        .stdout_has("warning[no-help]")
+        .stdout_has("warning[counter-total]");
+}
+
+#[test]
+fn input_that_is_not_utf8_is_refused_at_its_line() {
+    let mut input = b"a_jobs 1\nb_jobs{x=\"".to_vec();
+    input.extend([0xff, 0xfe]);
+    input.extend(b"\"} 1\n");
+    Cmd::new(BIN)
+        .arg("--check")
+        .stdin(input)
+        .run()
+        .expect_code(2)
+        .stdout_has("line 2: error[encoding]");
+}
+
+#[test]
+fn usage_errors_exit_3_and_name_the_problem() {
+    let cases: [&[&str]; 6] = [
+        &[],
+        &["--check", "--output", "x.prom"],
+        &["--check", "--label", "no_equals"],
+        &["--check", "--label", "__reserved=x"],
+        &["--check", "--timeout", "30"],
+        &["--output", "x.prom", "--mode", "999"],
+    ];
+    for args in cases {
+        let run = Cmd::new(BIN).args(args).stdin(GOOD).run().expect_code(3);
+        assert!(!run.stderr.is_empty(), "{run}");
+    }
+}
+
+#[test]
+fn a_producer_with_an_accepted_exit_code_is_written() {
+    let dir = tempdir().expect("tempdir");
+    let target = dir.path().join("probe.prom");
+    let script = format!("printf '{}'; exit 2", GOOD.replace('\n', "\\n"));
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(&target)
+        .args(["--accept-exit", "0,1,2", "--", "sh", "-c", &script])
+        .run()
+        .expect_code(0);
+    assert_eq!(fs::read_to_string(&target).expect("read"), GOOD);
+}
+
+#[test]
+fn a_missing_producer_is_not_written_and_exits_2() {
+    let dir = tempdir().expect("tempdir");
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(dir.path().join("x.prom"))
+        .args(["--", "/nonexistent/producer"])
+        .run()
+        .expect_code(2)
+        .stdout_has("/nonexistent/producer");
+    assert!(names_in(dir.path()).is_empty());
+}
+
+#[test]
+fn labels_are_added_to_every_sample_and_conflicts_are_refused() {
+    require("promtool", "prometheus");
+    let dir = tempdir().expect("tempdir");
+    let target = dir.path().join("jobs.prom");
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(&target)
+        .args(["--label", "host=box \"1\"", "--label", "site=x"])
+        .stdin(GOOD)
+        .run()
+        .expect_code(0);
+    let written = fs::read_to_string(&target).expect("read");
+    assert!(
+        written.contains("jobs_running{host=\"box \\\"1\\\"\",site=\"x\",pool=\"a\"} 3\n"),
+        "{written}"
+    );
+    Cmd::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(written.clone())
+        .run()
+        .expect_code(0);
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(&target)
+        .args(["--label", "pool=b"])
+        .stdin(GOOD)
+        .run()
+        .expect_code(2)
+        .stdout_has("line 3: error[duplicate-label]");
+    assert_eq!(fs::read_to_string(&target).expect("read"), written);
+}
+
+#[test]
+fn a_json_report_is_written_as_text_that_promtool_accepts() {
+    require("promtool", "prometheus");
+    // Our own --format json is a selfheal report like any other tool's.
+    let report = Cmd::new(BIN)
+        .args(["--check", "--format", "json"])
+        .stdin(GOOD)
+        .run()
+        .expect_code(0);
+    let dir = tempdir().expect("tempdir");
+    let target = dir.path().join("report.prom");
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(&target)
+        .args(["--from", "json", "--label", "host=h1"])
+        .stdin(report.stdout)
+        .run()
+        .expect_code(0);
+    let written = fs::read_to_string(&target).expect("read");
+    assert!(
+        written.contains("selfheal_metrics_textfile_series{host=\"h1\"} 1\n"),
+        "{written}"
+    );
+    Cmd::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(written)
+        .run()
+        .expect_code(0);
+    Cmd::new(BIN)
+        .args(["--check", "--from", "json"])
+        .stdin("{\"metrics\": 3}")
+        .run()
+        .expect_code(2)
+        .stdout_has("\"metrics\" array");
+}
+
+#[test]
+fn format_json_and_prom_describe_the_run() {
+    require("promtool", "prometheus");
+    let run = Cmd::new(BIN)
+        .args(["--check", "--format", "json"])
+        .stdin("a_jobs 1\na_jobs 2\n")
+        .run()
+        .expect_code(2);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(json["status"], "critical");
+    assert_eq!(json["details"]["problems"][1]["rule"], "duplicate-series");
+    assert_eq!(json["details"]["problems"][1]["line"], 2);
+    let prom = Cmd::new(BIN)
+        .args(["--check", "--format", "prom"])
+        .stdin(GOOD)
+        .run()
+        .expect_code(0);
+    Cmd::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(prom.stdout)
+        .run()
+        .expect_code(0);
+}
