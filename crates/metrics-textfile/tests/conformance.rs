@@ -68,15 +68,37 @@ fn collect(exporter: &mut Option<NodeExporter>, text: &[u8]) -> Collector {
     }
 }
 
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+/// `(verdict/file name, content)` of every corpus file of a verdict.
+fn cases(verdict: &str) -> Vec<(String, Vec<u8>)> {
+    corpus(verdict)
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
+            (format!("{verdict}/{file}"), text)
+        })
+        .collect()
 }
 
-fn name(path: &Path) -> String {
-    path.file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned()
+/// The collector reads the file without an error; returns what it served.
+fn served(exporter: &mut Option<NodeExporter>, case: &str, text: &[u8]) -> Scrape {
+    let Collector::Served(scrape) = collect(exporter, text) else {
+        panic!("node_exporter crashed on {case}");
+    };
+    assert_eq!(scrape.scrape_error, Some(0.0), "node_exporter on {case}");
+    scrape
+}
+
+/// Served without error, every series of the file included.
+fn served_whole(exporter: &mut Option<NodeExporter>, case: &str, text: &[u8]) {
+    let scrape = served(exporter, case, text);
+    let expected = sample_lines(&String::from_utf8_lossy(text));
+    assert_eq!(
+        scrape.samples.len(),
+        expected,
+        "{case}: {:?}",
+        scrape.samples
+    );
 }
 
 #[test]
@@ -92,41 +114,24 @@ fn corpus_has_at_least_20_cases_and_5_per_verdict() {
 #[test]
 fn valid_files_pass_promtool_and_the_collector_serves_every_series() {
     let mut exporter = None;
-    for path in corpus("valid") {
-        let text = read(&path);
-        let file = name(&path);
-        assert_eq!(promtool(&text), 0, "promtool on valid/{file}");
-        let Collector::Served(scrape) = collect(&mut exporter, &text) else {
-            panic!("node_exporter crashed on valid/{file}");
-        };
-        assert_eq!(scrape.scrape_error, Some(0.0), "valid/{file}");
-        let expected = sample_lines(&String::from_utf8_lossy(&text));
-        assert_eq!(
-            scrape.samples.len(),
-            expected,
-            "valid/{file}: {:?}",
-            scrape.samples
-        );
-        assert_eq!(ours(&text), (0, vec![]), "metrics-textfile on valid/{file}");
+    for (case, text) in cases("valid") {
+        assert_eq!(promtool(&text), 0, "promtool on {case}");
+        served_whole(&mut exporter, &case, &text);
+        assert_eq!(ours(&text), (0, vec![]), "metrics-textfile on {case}");
     }
 }
 
 #[test]
 fn lint_only_files_are_accepted_with_the_warning_promtool_gives() {
     let mut exporter = None;
-    for path in corpus("lint") {
-        let text = read(&path);
-        let file = name(&path);
-        assert_eq!(promtool(&text), 3, "promtool on lint/{file}");
-        let Collector::Served(scrape) = collect(&mut exporter, &text) else {
-            panic!("node_exporter crashed on lint/{file}");
-        };
-        assert_eq!(scrape.scrape_error, Some(0.0), "lint/{file}");
+    for (case, text) in cases("lint") {
+        assert_eq!(promtool(&text), 3, "promtool on {case}");
+        served_whole(&mut exporter, &case, &text);
         let (code, warnings) = ours(&text);
-        assert_eq!(code, 0, "metrics-textfile on lint/{file}");
+        assert_eq!(code, 0, "metrics-textfile on {case}");
         assert!(
             !warnings.is_empty(),
-            "lint/{file}: promtool lints, we did not warn"
+            "{case}: promtool lints, we did not warn"
         );
     }
 }
@@ -134,9 +139,7 @@ fn lint_only_files_are_accepted_with_the_warning_promtool_gives() {
 #[test]
 fn invalid_files_are_refused_where_the_collector_rejects_drops_or_crashes() {
     let mut exporter = None;
-    for path in corpus("invalid") {
-        let text = read(&path);
-        let file = name(&path);
+    for (case, text) in cases("invalid") {
         let lost = match collect(&mut exporter, &text) {
             Collector::Crashed => "crashed".to_owned(),
             Collector::Served(scrape) if scrape.scrape_error == Some(1.0) => {
@@ -146,41 +149,36 @@ fn invalid_files_are_refused_where_the_collector_rejects_drops_or_crashes() {
                 let written = sample_lines(&String::from_utf8_lossy(&text));
                 assert!(
                     scrape.samples.len() < written,
-                    "invalid/{file}: the collector served every series: {:?}",
+                    "{case}: the collector served every series: {:?}",
                     scrape.samples
                 );
                 format!("served {} of {written} series", scrape.samples.len())
             }
         };
         let promtool = promtool(&text);
-        eprintln!("invalid/{file}: promtool exit {promtool}, node_exporter {lost}");
-        assert_eq!(ours(&text).0, 2, "metrics-textfile on invalid/{file}");
+        eprintln!("{case}: promtool exit {promtool}, node_exporter {lost}");
+        assert_eq!(ours(&text).0, 2, "metrics-textfile on {case}");
     }
 }
 
 #[test]
 fn strict_files_pass_both_tools_but_break_the_formats_musts() {
     let mut exporter = None;
-    for path in corpus("strict") {
-        let text = read(&path);
-        let file = name(&path);
+    for (case, text) in cases("strict") {
         let promtool = promtool(&text);
         assert!(
             promtool == 0 || promtool == 3,
-            "strict/{file}: promtool exit {promtool}"
+            "{case}: promtool exit {promtool}"
         );
-        let Collector::Served(scrape) = collect(&mut exporter, &text) else {
-            panic!("node_exporter crashed on strict/{file}");
-        };
-        assert_eq!(scrape.scrape_error, Some(0.0), "strict/{file}");
-        assert_eq!(ours(&text).0, 2, "metrics-textfile on strict/{file}");
+        served(&mut exporter, &case, &text);
+        assert_eq!(ours(&text).0, 2, "metrics-textfile on {case}");
     }
 }
 
 #[test]
 fn what_we_write_is_read_by_the_collector_as_written() {
     let mut exporter = NodeExporter::start();
-    let source = read(&corpus("valid")[0]);
+    let source = cases("valid").swap_remove(0).1;
     let target = exporter.dir().join("written.prom");
     Cmd::new(BIN)
         .arg("--output")

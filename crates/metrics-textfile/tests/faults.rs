@@ -8,6 +8,7 @@
 //! fallback it uses instead.
 
 use selfheal_test_support::{Cmd, Run, TempDir, tempdir};
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +34,16 @@ impl Target {
         let path = dir.path().join("jobs.prom");
         fs::write(&path, OLD).expect("write old file");
         Target { dir, path }
+    }
+
+    /// Runs `metrics-textfile --output jobs.prom -- sh -c SCRIPT`.
+    fn produce(&self, script: &str, extra: &[&str]) -> Run {
+        Cmd::new(BIN)
+            .arg("--output")
+            .arg(&self.path)
+            .args(extra)
+            .args(["--", "sh", "-c", script])
+            .run()
     }
 
     fn write(&self, input: impl Into<Vec<u8>>, extra: &[&str]) -> Run {
@@ -97,11 +108,8 @@ fn a_producer_killed_mid_output_leaves_the_old_file() {
     let prefix = NEW.replace('\n', "\\n");
     for ending in ["kill -9 $$", "exit 1"] {
         let script = format!("printf '{prefix}'; {ending}; echo never 1");
-        let run = Cmd::new(BIN)
-            .arg("--output")
-            .arg(&target.path)
-            .args(["--", "sh", "-c", &script])
-            .run()
+        let run = target
+            .produce(&script, &[])
             .expect_code(2)
             .stdout_has("its output is not trusted");
         target.assert_untouched(&run);
@@ -113,11 +121,8 @@ fn a_producer_past_its_deadline_is_killed_and_nothing_is_written() {
     let target = Target::new();
     let script = format!("printf '{}'; sleep 60", NEW.replace('\n', "\\n"));
     let started = std::time::Instant::now();
-    let run = Cmd::new(BIN)
-        .arg("--output")
-        .arg(&target.path)
-        .args(["--timeout", "300ms", "--", "sh", "-c", &script])
-        .run()
+    let run = target
+        .produce(&script, &["--timeout", "300ms"])
         .expect_code(2)
         .stdout_has("timed out after 300ms");
     assert!(started.elapsed().as_secs() < 10, "{run}");
@@ -175,7 +180,7 @@ fn big_input(bytes: usize) -> String {
     let mut text = String::from("# HELP jobs_running Jobs.\n# TYPE jobs_running gauge\n");
     let mut i = 0;
     while text.len() < bytes {
-        text.push_str(&format!("jobs_running{{pool=\"pool-{i:08}\"}} {i}\n"));
+        let _ = writeln!(text, "jobs_running{{pool=\"pool-{i:08}\"}} {i}");
         i += 1;
     }
     text
