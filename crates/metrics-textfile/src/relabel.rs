@@ -2,7 +2,7 @@
 //! labels first. The text is re-rendered from the parsed families (HELP,
 //! TYPE, samples in family order); comments are not kept.
 
-use selfheal_core::exposition::{Parsed, Problem, Rule, Severity};
+use selfheal_core::exposition::{Parsed, Problem, Rule, Sample, Severity};
 use selfheal_core::metrics::{escape_label_value, format_value};
 use std::fmt::Write as _;
 
@@ -30,27 +30,11 @@ pub(crate) fn relabel(
             let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind.as_str());
         }
         for sample in &family.samples {
-            if let Some((name, _)) = sample
-                .labels()
-                .find(|(n, _)| labels.iter().any(|(k, _)| k == n))
-            {
-                conflicts.push(Problem {
-                    line: sample.line,
-                    rule: Rule::DuplicateLabel,
-                    severity: Severity::Error,
-                    message: format!(
-                        "--label {name} would repeat the label {name} this sample already has"
-                    ),
-                });
-            }
+            conflicts.extend(conflict(sample, labels));
             let own = sample.labels.trim();
             let sep = if own.is_empty() { "" } else { "," };
-            let _ = writeln!(
-                out,
-                "{}{{{extra}{sep}{own}}} {}",
-                sample.name,
-                format_value(sample.value)
-            );
+            let value = format_value(sample.value);
+            let _ = writeln!(out, "{}{{{extra}{sep}{own}}} {value}", sample.name);
         }
     }
     if conflicts.is_empty() {
@@ -58,6 +42,19 @@ pub(crate) fn relabel(
     } else {
         Err(conflicts)
     }
+}
+
+/// A constant label the sample already has: two values for one name.
+fn conflict(sample: &Sample<'_>, labels: &[(String, String)]) -> Option<Problem> {
+    let (name, _) = sample
+        .labels()
+        .find(|(n, _)| labels.iter().any(|(k, _)| k == n))?;
+    Some(Problem {
+        line: sample.line,
+        rule: Rule::DuplicateLabel,
+        severity: Severity::Error,
+        message: format!("--label {name} would repeat the label {name} this sample already has"),
+    })
 }
 
 #[cfg(test)]

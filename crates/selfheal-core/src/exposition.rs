@@ -17,6 +17,7 @@ mod lex;
 mod lint;
 mod parser;
 mod rules;
+mod scan;
 mod series;
 #[cfg(test)]
 mod tests;

@@ -80,17 +80,11 @@ pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
             message: format!("{}: {message}", family.name),
         });
     };
-    let name = family.name;
     if family.help.is_none() {
         warn(Rule::NoHelp, "no HELP text".into());
     }
-    if let Some((unit, base)) = non_base_unit(name) {
-        warn(
-            Rule::BaseUnit,
-            format!("use base unit {base:?} instead of {unit:?}"),
-        );
-    }
-    let total = name.ends_with("_total");
+    units(family.name, &mut warn);
+    let total = family.name.ends_with("_total");
     match family.kind {
         Kind::Counter if !total => warn(
             Rule::CounterTotal,
@@ -103,6 +97,29 @@ pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
         _ => {}
     }
     reserved(family, &mut warn);
+    spelling(family, &mut warn);
+}
+
+/// Non-base units (`milliseconds`) and abbreviated ones (`_ms`).
+fn units(name: &str, warn: &mut impl FnMut(Rule, String)) {
+    if let Some((unit, base)) = non_base_unit(name) {
+        warn(
+            Rule::BaseUnit,
+            format!("use base unit {base:?} instead of {unit:?}"),
+        );
+    }
+    let lower = name.to_ascii_lowercase();
+    if ABBREVIATIONS.iter().any(|a| has_word(&lower, a)) {
+        warn(
+            Rule::UnitAbbreviation,
+            "the name should not contain abbreviated units (write seconds, bytes)".into(),
+        );
+    }
+}
+
+/// Type words in the name, colons, camelCase names and label names.
+fn spelling(family: &Family<'_>, warn: &mut impl FnMut(Rule, String)) {
+    let name = family.name;
     let lower = name.to_ascii_lowercase();
     for word in TYPE_WORDS {
         if has_word(&lower, word) {
@@ -125,12 +142,6 @@ pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
         warn(
             Rule::CamelCase,
             format!("write label names in snake_case, not {label}"),
-        );
-    }
-    if ABBREVIATIONS.iter().any(|a| has_word(&lower, a)) {
-        warn(
-            Rule::UnitAbbreviation,
-            "the name should not contain abbreviated units (write seconds, bytes)".into(),
         );
     }
 }
