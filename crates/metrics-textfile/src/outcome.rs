@@ -1,7 +1,7 @@
 //! What a run prints: one line (written / valid / not written, and why),
 //! then one line per problem; or the same as JSON or Prometheus text.
 
-use crate::{Cli, LABEL, TOOL};
+use crate::{Cli, Input, LABEL, TOOL};
 use selfheal_core::cli::USAGE_EXIT;
 use selfheal_core::exposition::{Problem, Severity};
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
@@ -103,7 +103,12 @@ fn invalid(cli: &Cli, problems: &[Problem]) -> String {
         1 => "1 error".to_owned(),
         n => format!("{n} errors"),
     };
-    failed(cli, &format!("{count} in the input{first}"))
+    let rendered = if cli.from == Input::Json {
+        " (lines of the text rendered from the JSON)"
+    } else {
+        ""
+    };
+    failed(cli, &format!("{count} in the input{first}{rendered}"))
 }
 
 fn problem_lines(problems: &[Problem]) -> Vec<String> {
