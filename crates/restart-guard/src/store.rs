@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 #[serde(default)]
 pub struct GuardState {
     /// Attempts still inside the window, oldest first (at most `max`).
-    pub attempts: Vec<Stamp>,
+    pub attempts: Attempts,
     /// The latest attempt, kept even after it leaves the window.
     pub last_attempt: Option<Stamp>,
     /// Attempts in the current backoff streak.
@@ -84,6 +84,68 @@ impl PolicySnapshot {
     }
 }
 
+/// The window's attempts. Stored compactly, as `{"boots": [id, ...],
+/// "at": [[unix, uptime, boot index], ...]}`: a large `--max` can keep
+/// hundreds of attempts, and repeating the 36-byte boot id in each would
+/// double the state file that every run reads and writes twice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CompactStamps", into = "CompactStamps")]
+pub struct Attempts(pub Vec<Stamp>);
+
+impl std::ops::Deref for Attempts {
+    type Target = Vec<Stamp>;
+    fn deref(&self) -> &Vec<Stamp> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Attempts {
+    fn deref_mut(&mut self) -> &mut Vec<Stamp> {
+        &mut self.0
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CompactStamps {
+    boots: Vec<String>,
+    at: Vec<(f64, f64, usize)>,
+}
+
+impl From<Attempts> for CompactStamps {
+    fn from(attempts: Attempts) -> Self {
+        let mut compact = CompactStamps::default();
+        for stamp in attempts.0 {
+            let index = compact
+                .boots
+                .iter()
+                .position(|b| *b == stamp.boot_id)
+                .unwrap_or_else(|| {
+                    compact.boots.push(stamp.boot_id);
+                    compact.boots.len() - 1
+                });
+            compact.at.push((stamp.unix, stamp.uptime, index));
+        }
+        compact
+    }
+}
+
+impl From<CompactStamps> for Attempts {
+    fn from(compact: CompactStamps) -> Self {
+        let boot = |i: usize| compact.boots.get(i).cloned().unwrap_or_default();
+        Attempts(
+            compact
+                .at
+                .iter()
+                .map(|&(unix, uptime, i)| Stamp {
+                    unix,
+                    boot_id: boot(i),
+                    uptime,
+                })
+                .collect(),
+        )
+    }
+}
+
 impl GuardState {
     /// Counts one decision for the `decisions_total` counter.
     pub fn count(&mut self, decision: Decision) {
@@ -93,5 +155,32 @@ impl GuardState {
     #[must_use]
     pub fn total(&self, decision: Decision) -> u64 {
         self.totals.get(decision.as_str()).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_round_trip_compactly_across_boots() {
+        let stamp = |unix, boot: &str, uptime| Stamp {
+            unix,
+            boot_id: boot.into(),
+            uptime,
+        };
+        let state = GuardState {
+            attempts: Attempts(vec![
+                stamp(1.0, "a", 10.0),
+                stamp(2.0, "a", 11.0),
+                stamp(3.0, "b", 1.0),
+            ]),
+            ..GuardState::default()
+        };
+        let json = serde_json::to_value(&state).unwrap();
+        assert_eq!(json["attempts"]["boots"], serde_json::json!(["a", "b"]));
+        assert_eq!(json["attempts"]["at"][2], serde_json::json!([3.0, 1.0, 1]));
+        let back: GuardState = serde_json::from_value(json).unwrap();
+        assert_eq!(back, state);
     }
 }

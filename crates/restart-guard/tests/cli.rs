@@ -82,7 +82,7 @@ fn restarts_then_holds_for_cooldown_then_for_budget() {
     assert!(first["duration_seconds"].as_f64().unwrap() >= 0.0);
     assert_eq!(first["command"][0], "sh");
     let saved = state(dir.path(), "ollama");
-    assert_eq!(saved["attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(saved["attempts"]["at"].as_array().unwrap().len(), 2);
     assert!(saved["pending"].is_null());
 }
 
@@ -117,7 +117,7 @@ fn failing_missing_and_hanging_commands_are_failures_that_count() {
             .expect_code(2)
             .stdout_has(&format!("RESTART CRITICAL - restart of {name} failed"));
         assert_eq!(
-            state(dir.path(), name)["attempts"]
+            state(dir.path(), name)["attempts"]["at"]
                 .as_array()
                 .unwrap()
                 .len(),

@@ -46,7 +46,7 @@ fn two_hundred_queued_invocations_restart_exactly_max_times() {
         .count();
     assert_eq!((restarted, held), (3, 197));
     let saved = state(dir.path(), "ollama");
-    assert_eq!(saved["attempts"].as_array().unwrap().len(), 3);
+    assert_eq!(saved["attempts"]["at"].as_array().unwrap().len(), 3);
     assert_eq!(saved["totals"]["held-budget"], 197);
 }
 

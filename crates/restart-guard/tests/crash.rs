@@ -156,7 +156,7 @@ fn check_name(dir: &Path, name: &str) {
         Ok(text) => {
             let state: Value =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: bad state: {e}"));
-            state["attempts"].as_array().unwrap().len()
+            state["attempts"]["at"].as_array().unwrap().len()
         }
         Err(_) => 0,
     };
@@ -193,7 +193,7 @@ fn check_name(dir: &Path, name: &str) {
         .collect();
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
-    let attempts = state["attempts"].as_array().unwrap().len();
+    let attempts = state["attempts"]["at"].as_array().unwrap().len();
     assert!(state["pending"].is_null());
     assert_eq!(
         attempt_lines.len(),
