@@ -112,13 +112,7 @@ pub struct Record {
 pub fn append(path: &Path, record: &Record) -> io::Result<()> {
     let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
     line.push('\n');
-    let file = OpenOptions::new()
-        .append(true)
-        .read(true)
-        .create(true)
-        .mode(0o644)
-        .open(path)
-        .map_err(|e| selfheal_core::atomic::with_path(&e, "cannot open audit log", path))?;
+    let file = open(path)?;
     if !ends_with_newline(&file)? {
         line.insert(0, '\n');
     }
@@ -127,6 +121,22 @@ pub fn append(path: &Path, record: &Record) -> io::Result<()> {
         .write_all(line.as_bytes())
         .and_then(|()| file.sync_data())
         .map_err(|e| selfheal_core::atomic::with_path(&e, "cannot write audit log", path))
+}
+
+/// Fails if the log cannot be opened for appending (missing directory,
+/// permissions, read-only filesystem); writes nothing.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    open(path).map(drop)
+}
+
+fn open(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .read(true)
+        .create(true)
+        .mode(0o644)
+        .open(path)
+        .map_err(|e| selfheal_core::atomic::with_path(&e, "cannot open audit log", path))
 }
 
 fn ends_with_newline(file: &File) -> io::Result<bool> {

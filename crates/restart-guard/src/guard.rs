@@ -23,7 +23,9 @@ pub struct Ctx<'a> {
     pub args: &'a GuardArgs,
     pub name: &'a str,
     pub policy: Policy,
-    pub store: StateStore,
+    /// `None` only for a dry run with no state directory yet: a dry run
+    /// must not even create it.
+    pub store: Option<StateStore>,
     pub audit: PathBuf,
 }
 
@@ -40,9 +42,10 @@ fn guard(args: &GuardArgs) -> anyhow::Result<Report> {
         return ctx.dry_run();
     }
     let wait = args.wait.map_or(LockWait::No, LockWait::Upto);
-    let lock = match ctx.store.lock(ctx.name, wait) {
+    let store = ctx.store.as_ref().context("no state directory")?;
+    let lock = match store.lock(ctx.name, wait) {
         Ok(lock) => lock,
-        Err(LockError::Busy) => return ctx.held_lock(),
+        Err(LockError::Busy) => return ctx.held_lock(store),
         Err(LockError::Io(err)) => return Err(err.into()),
     };
     let mut state = ctx.load(&lock)?;
@@ -61,7 +64,12 @@ impl<'a> Ctx<'a> {
         let name = args.name.as_deref().context("--name is required")?;
         selfheal_core::state::validate_name(name).map_err(anyhow::Error::msg)?;
         let policy = policy_from(&args.policy)?;
-        let store = StateStore::open(&args.files.state.dir())?;
+        let dir = args.files.state.dir();
+        let store = if args.dry_run && !dir.exists() {
+            None
+        } else {
+            Some(StateStore::open(&dir)?)
+        };
         let audit = args.files.audit_path();
         Ok(Ctx {
             args,
@@ -105,8 +113,10 @@ impl<'a> Ctx<'a> {
         ))
     }
 
-    /// Saves the attempt, durably, before CMD may start.
+    /// Saves the attempt, durably, before CMD may start; first makes sure
+    /// the audit log can be written, so CMD never runs without a record.
     fn begin(&self, lock: &StateLock, state: &mut GuardState, now: &Stamp) -> anyhow::Result<()> {
+        audit::check_writable(&self.audit)?;
         policy::record_attempt(state, now, &self.policy);
         // A restart ends an exhaustion: the next one escalates afresh.
         state.escalated_at = None;
@@ -207,10 +217,9 @@ impl<'a> Ctx<'a> {
         }))
     }
 
-    fn held_lock(&self) -> anyhow::Result<Report> {
+    fn held_lock(&self, store: &StateStore) -> anyhow::Result<Report> {
         // The state file is always whole (replaced by rename): peek for numbers.
-        let state = self
-            .store
+        let state = store
             .peek::<GuardState>(self.name)
             .ok()
             .flatten()
@@ -224,10 +233,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn dry_run(&self) -> anyhow::Result<Report> {
-        let state = self
-            .store
-            .peek::<GuardState>(self.name)?
-            .unwrap_or_default();
+        let state = match &self.store {
+            Some(store) => store.peek::<GuardState>(self.name)?.unwrap_or_default(),
+            None => GuardState::default(),
+        };
         let now = Stamp::now();
         let decision = match policy::decide(&state, &now, &self.policy).verdict {
             Verdict::Allow => Decision::Restarted,

@@ -175,16 +175,47 @@ fn verify_records_whether_the_service_came_back() {
 #[test]
 fn dry_run_decides_but_changes_nothing() {
     let dir = tempdir().unwrap();
+    let state_dir = dir.path().join("not-yet");
     let count = dir.path().join("count");
-    guard(dir.path())
+    guard(&state_dir)
         .args(["--name", "svc", "--dry-run", "--"])
         .args(counter(&count))
         .run()
         .expect_code(0)
         .stdout_has("dry run: would restart svc");
     assert_eq!(lines(&count), 0);
-    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert!(files.is_empty(), "{files:?}");
+    assert!(!state_dir.exists(), "a dry run created the state directory");
+    // With history: it reports what a real run would decide, and writes nothing.
+    guard(dir.path())
+        .args(["--name", "svc", "--", "true"])
+        .run();
+    let before = std::fs::read(dir.path().join("svc.json")).unwrap();
+    guard(dir.path())
+        .args(["--name", "svc", "--dry-run", "--", "true"])
+        .run()
+        .expect_code(1)
+        .stdout_has("dry run: held back");
+    assert_eq!(std::fs::read(dir.path().join("svc.json")).unwrap(), before);
+    assert_eq!(audit(dir.path()).len(), 1);
+}
+
+#[test]
+fn an_unwritable_audit_log_stops_the_restart_before_cmd() {
+    let dir = tempdir().unwrap();
+    let count = dir.path().join("count");
+    guard(dir.path())
+        .args([
+            "--name",
+            "svc",
+            "--audit",
+            "/nonexistent-selfheal/audit.jsonl",
+            "--",
+        ])
+        .args(counter(&count))
+        .run()
+        .expect_code(3)
+        .stdout_has("cannot open audit log /nonexistent-selfheal/audit.jsonl");
+    assert_eq!(lines(&count), 0);
 }
 
 #[test]
