@@ -32,10 +32,16 @@ pub struct LoopsArgs {
     pub unit: String,
     /// CRITICAL when the unit restarted more than COUNT times in the last
     /// DURATION
-    #[arg(long, value_name = "COUNT/DURATION", default_value = "50/1h", value_parser = parse_rate)]
+    #[arg(
+        long,
+        value_name = "COUNT/DURATION",
+        default_value = "50/1h",
+        value_parser = parse_rate,
+        env = "RESTART_GUARD_LOOP_MAX"
+    )]
     pub max: Rate,
     /// WARNING above this many restarts in the same window [default: half of --max]
-    #[arg(long, value_name = "COUNT")]
+    #[arg(long, value_name = "COUNT", env = "RESTART_GUARD_LOOP_WARN")]
     pub warn: Option<u64>,
     /// The systemctl to run (tests point this at a fake)
     #[arg(
