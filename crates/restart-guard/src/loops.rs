@@ -99,6 +99,19 @@ pub struct Count {
     pub observed: Duration,
 }
 
+impl Count {
+    /// The rate over the observed span, per hour (0 before a second sample).
+    #[must_use]
+    pub fn per_hour(&self) -> f64 {
+        let secs = self.observed.as_secs_f64();
+        if secs > 0.0 {
+            self.restarts as f64 * 3600.0 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Parses `systemctl show -p NRestarts -p LoadState` output (`KEY=VALUE`
 /// lines) into the counter, or why it cannot be read.
 pub fn parse_show(text: &str, unit: &str) -> Result<u64, String> {
@@ -215,6 +228,18 @@ fn read_counter(opts: &LoopsArgs) -> anyhow::Result<u64> {
 fn report(args: &LoopsArgs, n_restarts: u64, counted: Count, first: bool) -> Report {
     let mut report = crate::render::base_report();
     (report.status, report.summary) = verdict(args, n_restarts, counted, first);
+    let details = serde_json::json!({
+        "unit": args.unit,
+        "n_restarts": n_restarts,
+        "restarts_in_window": counted.restarts,
+        "window_seconds": args.max.per.as_secs_f64(),
+        "observed_seconds": counted.observed.as_secs_f64(),
+        "restarts_per_hour": counted.per_hour(),
+        "first_sample": first,
+    });
+    if let serde_json::Value::Object(map) = details {
+        report.details = map;
+    }
     let looping = f64::from(u8::from(report.status == Status::Critical));
     let values = [
         n_restarts as f64,
@@ -275,9 +300,10 @@ fn verdict(args: &LoopsArgs, n_restarts: u64, counted: Count, first: bool) -> (S
         return (Status::Ok, text);
     }
     let seen = format!(
-        "{unit} restarted {} times in the last {} (observed {}; limit {})",
+        "{unit} restarted {} times in the last {} ({:.0}/h over the {} observed; limit {})",
         counted.restarts,
         human(args.max.per),
+        counted.per_hour(),
         human(counted.observed),
         args.max.count
     );

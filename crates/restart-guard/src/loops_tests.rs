@@ -62,6 +62,7 @@ fn the_388_per_hour_gateway_is_a_loop() {
         .collect();
     let c = count(&samples(&points), &at(3600.0), Duration::from_secs(3600));
     assert_eq!(c.restarts, 388);
+    assert!((c.per_hour() - 388.0).abs() < 1e-9);
 }
 
 #[test]
