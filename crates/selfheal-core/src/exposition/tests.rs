@@ -206,6 +206,21 @@ fn histogram_rules() {
         vec![(3, "series-name")]
     );
     assert_eq!(
+        histogram(&format!("h_seconds_bucket{{le=\"NaN\"}} 1\n{inf}")),
+        vec![(3, "histogram")]
+    );
+    // A broken +Inf bucket is reported, but not also as a missing one.
+    let text = format!(
+        "{HISTOGRAM}h_seconds_bucket{{le=\"+Inf\"}} 2.5\nh_seconds_sum 1\nh_seconds_count 2\n"
+    );
+    let parsed = check(&text);
+    let messages: Vec<&str> = parsed.errors().map(|p| p.message.as_str()).collect();
+    assert!(messages[0].contains("not a whole number"), "{messages:?}");
+    assert!(
+        !messages.iter().any(|m| m.contains("no le=")),
+        "{messages:?}"
+    );
+    assert_eq!(
         histogram(&format!("{inf}# HELP h_seconds_bucket B.\n")),
         vec![(6, "series-name")]
     );

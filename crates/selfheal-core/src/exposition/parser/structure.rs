@@ -119,6 +119,19 @@ fn record(
     } else {
         Rule::Summary
     };
+    // Recorded even when broken, so that one bad line makes one error.
+    let recorded = match (role, bound) {
+        (Role::Count, _) => {
+            group.count = Some(value);
+            Ok(())
+        }
+        (Role::Sum, _) => {
+            group.sum = true;
+            Ok(())
+        }
+        (_, Some(bound)) => point(group, kind, bound, value, line),
+        (_, None) => Ok(()),
+    };
     let counted = role == Role::Count || (kind == Kind::Histogram && role == Role::Bucket);
     if counted && !series::is_count(value) {
         return Err((
@@ -128,13 +141,7 @@ fn record(
             ),
         ));
     }
-    match (role, bound) {
-        (Role::Count, _) => group.count = Some(value),
-        (Role::Sum, _) => group.sum = true,
-        (_, Some(bound)) => point(group, kind, bound, value, line)?,
-        (_, None) => {}
-    }
-    Ok(())
+    recorded
 }
 
 /// A bucket or quantile: bounds ascend; bucket counts never fall. The
@@ -162,13 +169,16 @@ fn order(
     } else {
         ("quantile", Rule::Summary)
     };
+    if bound.is_nan() {
+        return Err((broken, format!("{label}=\"NaN\" is not a bound")));
+    }
     if kind == Kind::Summary && !(0.0..=1.0).contains(&bound) {
         return Err((broken, format!("quantile {bound} is outside 0..1")));
     }
     let Some(&(last, count, at)) = last else {
         return Ok(());
     };
-    if bound.is_nan() || bound <= last {
+    if bound <= last {
         return Err((
             broken,
             format!(
