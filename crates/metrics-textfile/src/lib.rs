@@ -8,6 +8,10 @@
 //! (inconsistent histograms) stops the write, and the old file stays byte
 //! for byte. Valid text replaces the target through a temp file in the same
 //! directory whose name does not end in `.prom`, fsynced and renamed.
+//!
+//! `--format json` adds `details`: `output` (path or null), `written`
+//! (bool), `series`, `problems` (`[{line, rule, severity, message}]`, at
+//! most 1000) and `problems_omitted`.
 
 mod input;
 mod json;
@@ -93,9 +97,9 @@ pub struct Cli {
     )]
     pub accept_exit: Vec<i32>,
 
-    /// How long CMD may run; after that its process group is killed and
-    /// nothing is written
-    #[arg(long, value_parser = duration::parse, default_value = "30s", env = "METRICS_TEXTFILE_TIMEOUT")]
+    /// How long CMD may run (e.g. 30s, 2m); after that its process group
+    /// is killed and nothing is written
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "30s", env = "METRICS_TEXTFILE_TIMEOUT")]
     pub timeout: Duration,
 
     /// Write even an input without samples (by default refused: every
