@@ -134,27 +134,9 @@ impl<'a> Parser<'a> {
         (index, Role::Plain)
     }
 
-    /// HELP/TYPE must name the family itself, not one of its series.
-    fn resolve_family(&mut self, line: usize, name: &'a str, what: &str) -> Option<usize> {
-        let (index, role) = self.resolve(name, line);
-        if role == Role::Plain {
-            return Some(index);
-        }
-        let family = &self.families[index];
-        let why = format!(
-            "# {what} {name} names a series of {} {}: write # {what} {}",
-            family.kind.as_str(),
-            family.name,
-            family.name
-        );
-        self.error(line, Rule::SeriesName, why);
-        None
-    }
-
     fn help(&mut self, line: usize, name: &'a str, text: &'a str) {
-        let Some(index) = self.resolve_family(line, name, "HELP") else {
-            return;
-        };
+        // HELP/TYPE for `x_sum` of summary `x` applies to `x`, as in Go.
+        let index = self.resolve(name, line).0;
         if self.families[index].help.is_some() {
             let first = self.extra[index].help_line;
             let why = format!("second HELP for {name} (the first is on line {first})");
@@ -166,9 +148,8 @@ impl<'a> Parser<'a> {
     }
 
     fn declare(&mut self, line: usize, name: &'a str, word: &'a str) {
-        let Some(index) = self.resolve_family(line, name, "TYPE") else {
-            return;
-        };
+        // HELP/TYPE for `x_sum` of summary `x` applies to `x`, as in Go.
+        let index = self.resolve(name, line).0;
         let family = &self.families[index];
         let problem = if family.series > 0 {
             let why = format!("TYPE for {name} comes after its samples: move it above them");

@@ -31,8 +31,7 @@ pub enum Rule {
     DuplicateType,
     TypeAfterSamples,
     UnknownType,
-    /// A HELP/TYPE for `x_bucket` of histogram `x`, or a histogram or
-    /// summary sample that is none of its series.
+    /// A histogram or summary sample that is none of its series.
     SeriesName,
     /// The same name and labels twice: the collector drops one silently.
     DuplicateSeries,

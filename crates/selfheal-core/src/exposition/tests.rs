@@ -222,7 +222,7 @@ fn histogram_rules() {
     );
     assert_eq!(
         histogram(&format!("{inf}# HELP h_seconds_bucket B.\n")),
-        vec![(6, "series-name")]
+        vec![(6, "duplicate-help")]
     );
 }
 
