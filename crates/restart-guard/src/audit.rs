@@ -3,9 +3,10 @@
 //!
 //! Appends open the file with `O_APPEND`, write the whole line with a single
 //! `write`, then fsync, so concurrent writers never interleave and a line the
-//! guard reported is on disk. A crash can still tear the last line; readers
-//! skip such a line, and a writer that finds the file not ending in `\n`
-//! starts its line with one, so a torn line never glues onto the next.
+//! guard reported is on disk. A crash can still tear a line (even SIGKILL:
+//! the kernel checks for a fatal signal between the pages of one write);
+//! readers skip such a line, and a writer that finds the file not ending in
+//! `\n` starts its line with one, so a torn line never glues onto the next.
 
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
