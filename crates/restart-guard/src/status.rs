@@ -2,6 +2,10 @@
 //! is next allowed, and whether it is exhausted. Read-only: it peeks at the
 //! state files (always whole, being replaced by rename) without locking.
 //!
+//! JSON `details.names.<name>`: `restarts_in_window`, `max`, `remaining`,
+//! `window_seconds`, `exhausted`, `next_allowed` (+`_unix`), `in_progress`,
+//! `last_outcome` (`{decision, at, outcome}` or null).
+//!
 //! Status: CRITICAL when a budget is exhausted, WARNING when the last
 //! attempt failed or is still running, else OK; UNKNOWN when state is unreadable.
 
@@ -46,9 +50,12 @@ fn status(args: &StatusArgs) -> anyhow::Result<Report> {
             policy: policy_of(state),
         })
         .collect();
+    let mut details = serde_json::Map::new();
     for view in &views {
         report.check(check(view, &now));
+        details.insert(view.name.to_owned(), detail(view, &now));
     }
+    report.details.insert("names".into(), details.into());
     report.summary = summary(&report, views.len());
     report.metrics = metrics::families(&views, &now);
     Ok(report)
@@ -84,6 +91,23 @@ fn check(view: &View, now: &Stamp) -> Check {
         let _ = write!(text, "; last {what} at {at}: {}", o.outcome);
     }
     Check::new(view.name, status, text)
+}
+
+/// The `details.names.<name>` object of `--format json`.
+fn detail(view: &View, now: &Stamp) -> serde_json::Value {
+    let d = policy::decide(view.state, now, &view.policy);
+    let next = now.unix_after(d.wait);
+    serde_json::json!({
+        "restarts_in_window": d.in_window,
+        "max": view.policy.max,
+        "remaining": view.policy.max.saturating_sub(d.in_window),
+        "window_seconds": view.policy.per.as_secs_f64(),
+        "exhausted": d.verdict == Verdict::Budget,
+        "next_allowed": selfheal_core::clock::rfc3339(next),
+        "next_allowed_unix": next,
+        "in_progress": view.state.pending.is_some(),
+        "last_outcome": view.state.last_outcome,
+    })
 }
 
 /// CRITICAL when exhausted; WARNING while a restart runs or after a failed one.

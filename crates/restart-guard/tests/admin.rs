@@ -46,6 +46,17 @@ fn status_reports_budget_used_left_and_exhaustion() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["checks"][1]["name"], "svc");
     assert_eq!(json["checks"][1]["status"], "critical");
+    let svc = &json["details"]["names"]["svc"];
+    assert_eq!(
+        (
+            svc["restarts_in_window"].as_u64(),
+            svc["remaining"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(svc["exhausted"], true);
+    assert_eq!(svc["last_outcome"]["decision"], "restarted");
+    assert_eq!(json["details"]["names"]["ok"]["exhausted"], false);
 }
 
 #[test]
