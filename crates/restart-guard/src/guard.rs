@@ -3,9 +3,12 @@
 //! Durability order, so that a SIGKILL at any instant never lets the budget
 //! be exceeded: lock -> load -> decide -> save the attempt (and a `pending`
 //! marker) -> run CMD -> append+fsync the audit line -> save the outcome.
-//! A restart that may have happened therefore always counts. If the guard
-//! dies after saving the attempt, the next run finds the marker and writes
-//! the missing audit line (decision `failed`, outcome unknown).
+//! A restart that may have happened therefore always counts. The audit line
+//! follows CMD rather than preceding it so that each decision is one line
+//! carrying its outcome (200 runs, 200 lines); the durable record before CMD
+//! is the saved attempt. If the guard dies in between, the next run finds
+//! the marker and writes the missing line (decision `failed`, outcome
+//! unknown, the dead run's pid), unless the dead run got as far as writing it.
 
 use crate::audit::{self, Decision, Record};
 use crate::cli::GuardArgs;
