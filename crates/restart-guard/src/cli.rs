@@ -81,8 +81,9 @@ pub struct GuardArgs {
     #[arg(long, default_value = "2m", value_parser = duration::parse, env = "RESTART_GUARD_TIMEOUT")]
     pub timeout: Duration,
 
-    /// Why the restart is wanted (e.g. the probe's summary line), recorded in the audit log
-    #[arg(long, default_value = "", env = "RESTART_GUARD_REASON")]
+    /// Why the restart is wanted (e.g. the probe's summary line), recorded in
+    /// the audit log (up to 1000 characters)
+    #[arg(long, default_value = "", value_parser = parse_reason, env = "RESTART_GUARD_REASON")]
     pub reason: String,
 
     /// After CMD succeeds and --settle has passed, run this check (split like
@@ -236,6 +237,17 @@ fn parse_argv(text: &str) -> Result<Argv, String> {
     }
 }
 
+/// Longest `--reason` kept: a probe's whole output must not bloat every
+/// audit line and notifier environment.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+fn parse_reason(text: &str) -> Result<String, String> {
+    Ok(match text.char_indices().nth(MAX_REASON_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    })
+}
+
 /// `--since`: a duration back from now, or a fixed time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Since {
@@ -264,6 +276,15 @@ mod tests {
         );
         assert!(parse_argv("echo 'unbalanced").is_err());
         assert!(parse_argv("  ").is_err());
+    }
+
+    #[test]
+    fn long_reasons_are_cut() {
+        assert_eq!(parse_reason("probe: down").unwrap(), "probe: down");
+        let long = "é".repeat(MAX_REASON_CHARS + 5);
+        let cut = parse_reason(&long).unwrap();
+        assert_eq!(cut.chars().count(), MAX_REASON_CHARS + 3);
+        assert!(cut.ends_with("..."));
     }
 
     #[test]
