@@ -107,7 +107,7 @@ impl<'a> Ctx<'a> {
         let failed = matches!(attempt.decision, Decision::Failed | Decision::VerifyFailed);
         let exhausted = policy::decide(&state, now, &self.policy).verdict == Verdict::Budget;
         let escalation = if failed && exhausted {
-            self.escalate(lock, &mut state, now)?
+            self.escalate(lock, &mut state, now, attempt.decision)?
         } else {
             None
         };
@@ -157,7 +157,7 @@ impl<'a> Ctx<'a> {
         let record = self.record(decision, now, &state);
         self.finish(&lock, &mut state, now, &record)?;
         let escalation = if decision == Decision::HeldBudget {
-            self.escalate(lock, &mut state, now)?
+            self.escalate(lock, &mut state, now, decision)?
         } else {
             None
         };
@@ -196,6 +196,7 @@ impl<'a> Ctx<'a> {
         lock: StateLock,
         state: &mut GuardState,
         now: &Stamp,
+        trigger: Decision,
     ) -> anyhow::Result<Option<String>> {
         let Some(notifier) = &self.args.escalation.on_exhausted else {
             return Ok(Some("no --on-exhausted notifier".into()));
@@ -207,7 +208,7 @@ impl<'a> Ctx<'a> {
         state.count(Decision::Escalated);
         lock.save(state)?;
         drop(lock);
-        let ran = notify::call(self, notifier, state, now);
+        let ran = notify::call(self, notifier, state, now, trigger);
         let mut record = self.record(Decision::Escalated, now, state);
         record.exit_status = ran.exit_status;
         record.outcome = Some(ran.outcome.clone());

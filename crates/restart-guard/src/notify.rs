@@ -2,6 +2,7 @@
 //! in its environment (`SELFHEAL_NAME`, `SELFHEAL_REASON`, ...), so a
 //! notifier can say what happened without parsing anything.
 
+use crate::audit::Decision;
 use crate::cli::Argv;
 use crate::exec::{self, Ran};
 use crate::guard::Ctx;
@@ -11,10 +12,11 @@ use selfheal_core::clock::{Stamp, rfc3339};
 use selfheal_core::duration::human;
 use std::ffi::OsString;
 
-/// Runs the notifier with the context of the exhaustion.
+/// Runs the notifier with the context of the exhaustion; `trigger` is the
+/// decision that found the budget used up (`held-budget`, `failed`, ...).
 #[must_use]
-pub fn call(ctx: &Ctx, notifier: &Argv, state: &GuardState, now: &Stamp) -> Ran {
-    let env = env(ctx, state, now, Some("held-budget"));
+pub fn call(ctx: &Ctx, notifier: &Argv, state: &GuardState, now: &Stamp, trigger: Decision) -> Ran {
+    let env = env(ctx, state, now, Some(trigger.as_str()));
     let argv = notifier.0.iter().map(OsString::from).collect();
     exec::run(argv, ctx.args.escalation.notify_timeout, &env)
 }

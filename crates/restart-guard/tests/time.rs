@@ -133,3 +133,37 @@ fn escalation_repeats_only_after_escalate_every() {
     assert_eq!(code(dir.path(), 3601.0, &p), 2);
     assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 4);
 }
+
+#[test]
+fn a_failed_last_attempt_escalates_at_once_and_only_once() {
+    let dir = tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    let notifier = format!(
+        "sh -c 'echo \"$SELFHEAL_DECISION $SELFHEAL_LAST_OUTCOME\" >> {}'",
+        calls.display()
+    );
+    let failing = |t: f64| {
+        guard(dir.path())
+            .env("SELFHEAL_FAKE_CLOCK", format!("unix={}", T0 + t))
+            .args(["--name", "svc", "--max", "2", "--cooldown", "0s"])
+            .args(["--on-exhausted", notifier.as_str(), "--", "false"])
+            .run()
+    };
+    failing(0.0)
+        .expect_code(2)
+        .stdout_has("restart of svc failed: exit 1");
+    assert!(!calls.exists(), "budget not used up yet: no escalation");
+    failing(10.0)
+        .expect_code(2)
+        .stdout_has("(2/2 in 1h, next allowed in 59m50s); escalated");
+    failing(20.0)
+        .expect_code(2)
+        .stdout_has("already escalated 10s ago");
+    let text = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("failed failed at "), "{text}");
+    assert_eq!(
+        decisions(dir.path()),
+        ["failed", "failed", "escalated", "held-budget"]
+    );
+}
