@@ -251,10 +251,11 @@ fn check_label_name(name: &str, rest: &str, metric: &str) -> Result<(), LexError
 fn label_value_len(text: &str, name: &str) -> Result<usize, LexError> {
     let bytes = text.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(skip) = bytes[i..].iter().position(|&b| b == b'"' || b == b'\\') {
+        i += skip;
         match bytes[i] {
             b'"' => return Ok(i),
-            b'\\' => match bytes.get(i + 1) {
+            _ => match bytes.get(i + 1) {
                 Some(b'\\' | b'"' | b'n') => i += 2,
                 other => {
                     let place = format!("the value of label {name:?}");
@@ -264,7 +265,6 @@ fn label_value_len(text: &str, name: &str) -> Result<usize, LexError> {
                     );
                 }
             },
-            _ => i += 1,
         }
     }
     fail(
