@@ -7,7 +7,7 @@
 //! root with mount permission; otherwise the test says loudly which
 //! fallback it uses instead.
 
-use selfheal_test_support::{Cmd, Run, TempDir, tempdir};
+use selfheal_test_support::{Cmd, Run, TempDir, require, tempdir};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -253,6 +253,7 @@ fn a_directory_we_may_not_write_leaves_the_old_file() {
     let target = Target::new();
     let run = if is_root() {
         // Root ignores directory permissions: run as nobody instead.
+        require("setpriv", "util-linux");
         fs::set_permissions(
             target.dir.path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
