@@ -114,14 +114,19 @@ pub fn append(path: &Path, record: &Record) -> io::Result<()> {
     let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
     line.push('\n');
     let file = open(path)?;
-    if !ends_with_newline(&file)? {
+    let context =
+        |e: io::Error| selfheal_core::atomic::with_path(&e, "cannot write audit log", path);
+    // The lock makes "does the file end in a newline?" and the write one
+    // step: unlocked, a reader can see another writer's line half copied
+    // and add a needless empty line. Held for microseconds, not the fsync.
+    file.lock().map_err(context)?;
+    if !ends_with_newline(&file).map_err(context)? {
         line.insert(0, '\n');
     }
     // One write call: O_APPEND makes it land whole at the end of the file.
-    (&file)
-        .write_all(line.as_bytes())
-        .and_then(|()| file.sync_data())
-        .map_err(|e| selfheal_core::atomic::with_path(&e, "cannot write audit log", path))
+    (&file).write_all(line.as_bytes()).map_err(context)?;
+    file.unlock().map_err(context)?;
+    file.sync_data().map_err(context)
 }
 
 /// Fails if the log cannot be opened for appending (missing directory,
