@@ -158,3 +158,40 @@ pub fn escalated_ago(state: &GuardState, now: &Stamp) -> String {
         |at| format!("already escalated {} ago", human(now.elapsed_since(at))),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_decision_maps_to_the_documented_exit_code() {
+        let codes: Vec<(&str, u8)> = Decision::ALL
+            .iter()
+            .map(|d| (d.as_str(), status_of(*d).exit_code()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("restarted", 0),
+                ("held-cooldown", 1),
+                ("held-budget", 2),
+                ("held-lock", 1),
+                ("failed", 2),
+                ("verified", 0),
+                ("verify-failed", 2),
+                ("escalated", 2),
+                ("reset", 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn waits_round_up_and_never_read_earlier_than_true() {
+        assert_eq!(wait_text(Duration::ZERO), "now");
+        assert_eq!(wait_text(Duration::from_micros(400)), "now");
+        assert_eq!(wait_text(Duration::from_millis(250)), "in 250ms");
+        assert_eq!(wait_text(Duration::from_millis(59_001)), "in 1m");
+        assert_eq!(wait_text(Duration::from_secs_f64(3299.2)), "in 55m");
+        assert_eq!(wait_text(Duration::from_secs(3600)), "in 1h");
+    }
+}
