@@ -175,7 +175,18 @@ pub struct FileArgs {
     pub audit: Option<PathBuf>,
 }
 
+/// Subdirectory of the state directory for restart-guard's per-name state.
+/// Other selfheal tools keep state in the same directory, often under the
+/// same names (`ollama`): a shared file would mix two schemas.
+pub const STATE_SUBDIR: &str = "restart-guard";
+
 impl FileArgs {
+    /// `<state-dir>/restart-guard`, where `<name>.json` and `<name>.lock` live.
+    #[must_use]
+    pub fn guard_dir(&self) -> PathBuf {
+        self.state.dir().join(STATE_SUBDIR)
+    }
+
     #[must_use]
     pub fn audit_path(&self) -> PathBuf {
         crate::audit::path(self.audit.as_deref(), &self.state.dir())

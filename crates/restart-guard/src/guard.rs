@@ -67,7 +67,7 @@ impl<'a> Ctx<'a> {
         let name = args.name.as_deref().context("--name is required")?;
         selfheal_core::state::validate_name(name).map_err(anyhow::Error::msg)?;
         let policy = policy_from(&args.policy)?;
-        let dir = args.files.state.dir();
+        let dir = args.files.guard_dir();
         let store = if args.dry_run && !dir.exists() {
             None
         } else {

@@ -6,8 +6,9 @@
 //! decision, and one escalation to a human instead of hundreds. It also
 //! detects restart loops from systemd's `NRestarts` (`loops`).
 //!
-//! Reads and writes only its state directory (`<name>.json`, `<name>.lock`,
-//! `loops/`, `restart-guard.audit.jsonl`); runs CMD, `--verify` and
+//! Reads and writes only its state directory (`restart-guard/<name>.json`,
+//! `restart-guard/<name>.lock`, `restart-guard/loops/`,
+//! `restart-guard.audit.jsonl`); runs CMD, `--verify` and
 //! `--on-exhausted` as argv, never through a shell; `loops` runs
 //! `systemctl show`. Elapsed times come from `selfheal_core::clock` (boot
 //! id + `CLOCK_BOOTTIME`), so wall-clock jumps cannot reset or jam the budget.

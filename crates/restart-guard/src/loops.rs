@@ -1,9 +1,10 @@
 //! `loops --unit UNIT --max 50/1h`: is systemd restarting this unit in a
 //! loop (the gateway restarted 388 times an hour)? Reads the unit's
 //! `NRestarts` through `systemctl show`, keeps timed samples in state
-//! (`<state-dir>/loops/<unit>.json`) and reports restarts per window as a
-//! probe: 0 OK, 1 WARNING (above --warn), 2 CRITICAL (above --max), 3 UNKNOWN
-//! (no systemd, unknown unit). Without systemd it says so; it never guesses.
+//! (`<state-dir>/restart-guard/loops/<unit>.json`) and reports restarts per
+//! window as a probe: 0 OK, 1 WARNING (above --warn), 2 CRITICAL (above
+//! --max), 3 UNKNOWN (no systemd, unknown unit). Without systemd it says so;
+//! it never guesses.
 //!
 //! NRestarts drops to 0 on `systemctl reset-failed` (and when a stopped unit
 //! starts again), so a decrease is a counter reset, counted like
@@ -175,7 +176,12 @@ pub fn run(args: &LoopsArgs) -> Outcome {
 
 fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
     let n_restarts = read_counter(args)?;
-    let store = StateStore::open(&args.state.dir().join("loops"))?;
+    let dir = args
+        .state
+        .dir()
+        .join(crate::cli::STATE_SUBDIR)
+        .join("loops");
+    let store = StateStore::open(&dir)?;
     let lock = store.lock(&args.unit, LockWait::Upto(Duration::from_secs(10)))?;
     let mut state: LoopState = lock.load()?.into_option().unwrap_or_default();
     let now = Stamp::now();

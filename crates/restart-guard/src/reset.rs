@@ -20,7 +20,7 @@ pub fn run(args: &ResetArgs) -> Outcome {
 
 fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     selfheal_core::state::validate_name(&args.name).map_err(anyhow::Error::msg)?;
-    let store = StateStore::open(&args.files.state.dir())?;
+    let store = StateStore::open(&args.files.guard_dir())?;
     let mut report = base_report();
     let lock = match store.lock(&args.name, LockWait::Upto(args.wait)) {
         Ok(lock) => lock,

@@ -30,7 +30,7 @@ pub fn run(args: &StatusArgs) -> Outcome {
 }
 
 fn status(args: &StatusArgs) -> anyhow::Result<Report> {
-    let store = StateStore::open(&args.files.state.dir())?;
+    let store = StateStore::open(&args.files.guard_dir())?;
     let names = match &args.name {
         Some(name) => vec![name.clone()],
         None => store.names()?,

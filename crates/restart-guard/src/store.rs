@@ -1,5 +1,7 @@
 //! What restart-guard keeps per name in the shared state store
-//! (`<state-dir>/<name>.json`, read-modify-written under `<name>.lock`).
+//! (`<state-dir>/restart-guard/<name>.json`, read-modify-written under
+//! `<name>.lock`). The subdirectory keeps it apart from other tools' state
+//! for the same name.
 //!
 //! Every field has a default, so a file written by an older version still
 //! loads. Stamps carry the boot id and boot time next to the wall clock; see

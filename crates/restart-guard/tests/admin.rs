@@ -160,3 +160,24 @@ fn reset_clears_the_budget_and_is_audited() {
         .run()
         .expect_code(3);
 }
+
+#[test]
+fn other_tools_state_for_the_same_name_is_left_alone() {
+    let dir = tempdir().unwrap();
+    // e.g. ollama-frozen-check's own state, in the shared state directory.
+    let theirs = dir.path().join("ollama.json");
+    std::fs::write(&theirs, "{\"failing_since\": 1795449687}\n").unwrap();
+    guard(dir.path())
+        .args(["--name", "ollama", "--", "true"])
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "{\"failing_since\": 1795449687}\n"
+    );
+    guard(dir.path())
+        .arg("status")
+        .run()
+        .expect_code(0)
+        .stdout_has("RESTART OK - ollama: 1/3 restarts in 1h used");
+}

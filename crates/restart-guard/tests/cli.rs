@@ -189,13 +189,16 @@ fn dry_run_decides_but_changes_nothing() {
     guard(dir.path())
         .args(["--name", "svc", "--", "true"])
         .run();
-    let before = std::fs::read(dir.path().join("svc.json")).unwrap();
+    let before = std::fs::read(common::state_path(dir.path(), "svc")).unwrap();
     guard(dir.path())
         .args(["--name", "svc", "--dry-run", "--", "true"])
         .run()
         .expect_code(1)
         .stdout_has("dry run: held back");
-    assert_eq!(std::fs::read(dir.path().join("svc.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(common::state_path(dir.path(), "svc")).unwrap(),
+        before
+    );
     assert_eq!(audit(dir.path()).len(), 1);
 }
 
@@ -252,7 +255,7 @@ fn corrupt_state_is_set_aside_and_the_window_rebuilt_from_the_audit_log() {
     };
     run().expect_code(0);
     run().expect_code(0);
-    std::fs::write(dir.path().join("svc.json"), "{\"attempts\": [tor").unwrap();
+    std::fs::write(common::state_path(dir.path(), "svc"), "{\"attempts\": [tor").unwrap();
     run()
         .expect_code(2)
         .stderr_has("corrupt")

@@ -163,7 +163,7 @@ fn check_reported_lines_are_on_disk(dir: &Path, reports: &[Value]) {
 fn check_name(dir: &Path, name: &str) {
     let runs =
         std::fs::read_to_string(dir.join(format!("{name}.count"))).map_or(0, |t| t.lines().count());
-    let state_path = dir.join(format!("{name}.json"));
+    let state_path = common::state_path(dir, name);
     let attempts = match std::fs::read_to_string(&state_path) {
         Ok(text) => {
             let state: Value =

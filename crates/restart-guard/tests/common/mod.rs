@@ -62,6 +62,11 @@ pub fn decisions(dir: &Path) -> Vec<String> {
 
 /// The name's state file, parsed.
 pub fn state(dir: &Path, name: &str) -> Value {
-    let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("state file");
+    let text = std::fs::read_to_string(state_path(dir, name)).expect("state file");
     serde_json::from_str(&text).expect("state parses")
+}
+
+/// Where the name's state file lives.
+pub fn state_path(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join("restart-guard").join(format!("{name}.json"))
 }
