@@ -6,7 +6,7 @@
 use crate::audit::{self, Decision, Record};
 use crate::guard::Ctx;
 use crate::policy;
-use crate::store::{GuardState, LastOutcome};
+use crate::store::{GuardState, LastOutcome, Pending};
 use selfheal_core::clock::Stamp;
 
 /// Decisions that mean CMD was (or may have been) started.
@@ -17,41 +17,48 @@ pub const ATTEMPTS: [Decision; 4] = [
     Decision::VerifyFailed,
 ];
 
-/// Writes the audit line a dead guard owed for its pending attempt (unless
-/// it got as far as writing it) and counts the attempt as failed. The
-/// attempt itself is already in the window.
+/// Settles an attempt a dead guard left pending: if it got as far as its
+/// audit line, that line's outcome is counted; otherwise the line it owed
+/// is written now, as failed with an unknown outcome. The attempt itself is
+/// already in the window either way.
 pub fn pending(ctx: &Ctx, state: &mut GuardState) -> anyhow::Result<()> {
     let Some(pending) = state.pending.take() else {
         return Ok(());
     };
     let log = audit::read(&ctx.audit)?;
-    let logged = log.records.iter().any(|(r, _)| {
+    let logged = log.records.into_iter().map(|(r, _)| r).find(|r| {
         r.name == ctx.name
             && r.pid == pending.pid
             && ATTEMPTS.contains(&r.decision)
             && (r.unix - pending.started.unix).abs() < 1e-3
     });
-    if logged {
-        return Ok(());
-    }
-    let outcome = format!(
-        "unknown: restart-guard (pid {}) ended before recording the outcome; CMD may have run",
-        pending.pid
-    );
+    let record = if let Some(record) = logged {
+        record
+    } else {
+        owed_line(ctx, state, &pending)?
+    };
+    state.count(record.decision);
+    state.last_outcome = Some(LastOutcome {
+        decision: record.decision,
+        at: pending.started,
+        outcome: record.outcome.unwrap_or_default(),
+    });
+    Ok(())
+}
+
+/// Writes the line a dead run owed: failed, outcome unknown.
+fn owed_line(ctx: &Ctx, state: &GuardState, pending: &Pending) -> anyhow::Result<Record> {
     let mut record: Record = ctx.record(Decision::Failed, &pending.started, state);
-    record.reason = pending.reason;
+    record.reason.clone_from(&pending.reason);
     // The line stands for the dead run's attempt: its pid, so that a run
     // killed right after writing it is not followed by a duplicate.
     record.pid = pending.pid;
-    record.outcome = Some(outcome.clone());
+    record.outcome = Some(format!(
+        "unknown: restart-guard (pid {}) ended before recording the outcome; CMD may have run",
+        pending.pid
+    ));
     audit::append(&ctx.audit, &record)?;
-    state.count(Decision::Failed);
-    state.last_outcome = Some(LastOutcome {
-        decision: Decision::Failed,
-        at: pending.started,
-        outcome,
-    });
-    Ok(())
+    Ok(record)
 }
 
 /// Rebuilds the window from the audit log after the state file was found
