@@ -52,9 +52,11 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// The state after a reset: history gone, counters and last outcome kept.
+/// The state after a reset: history gone; counters, last outcome and a dead
+/// run's pending attempt (whose audit line the next run still owes) kept.
 fn cleared(old: &GuardState) -> GuardState {
     GuardState {
+        pending: old.pending.clone(),
         totals: old.totals.clone(),
         policy: old.policy.clone(),
         last_outcome: old.last_outcome.clone(),
