@@ -58,12 +58,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Budget used and left, next allowed time, exhausted or not (text, json, prom)
+    #[command(
+        after_help = "Exit codes: 0 every budget has room, 1 a last attempt failed or \
+a restart is in progress, 2 a budget is exhausted, 3 state unreadable or bad arguments.\n\n\
+Example:\n  restart-guard status --textfile /var/lib/node_exporter/restart_guard.prom"
+    )]
     Status(StatusArgs),
     /// Query the audit log; prints the matching JSON lines
+    #[command(
+        after_help = "Exit codes: 0 printed (maybe nothing matched), 3 log unreadable or \
+bad arguments.\n\nExample:\n  restart-guard audit --name ollama --since 1d --decision held-budget | jq .reason"
+    )]
     Audit(AuditArgs),
     /// Clear a name's budget and backoff after a human fixed the cause (audited)
+    #[command(
+        after_help = "Exit codes: 0 reset, 1 a restart is in progress (try again), \
+3 bad arguments or state unusable.\n\nExample:\n  restart-guard reset ollama --reason 'replaced the GPU driver'"
+    )]
     Reset(ResetArgs),
     /// Detect a restart loop from systemd's NRestarts counter
+    #[command(
+        after_help = "Exit codes (a probe): 0 OK, 1 WARNING above --warn, 2 CRITICAL above \
+--max (a restart loop), 3 UNKNOWN: no systemd here, unknown unit, bad arguments.\n\n\
+Example (every minute from a timer):\n  restart-guard loops --unit gateway.service --max 50/1h --textfile loops.prom"
+    )]
     Loops(crate::loops::LoopsArgs),
 }
 
