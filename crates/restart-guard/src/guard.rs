@@ -283,13 +283,18 @@ impl<'a> Ctx<'a> {
 
 /// Validates the policy flags into a [`Policy`].
 fn policy_from(args: &crate::cli::PolicyArgs) -> anyhow::Result<Policy> {
-    if let Some(cap) = args.backoff_max
-        && cap < args.cooldown
-    {
-        anyhow::bail!(
-            "--backoff-max ({cap:?}) must be at least --cooldown ({:?})",
-            args.cooldown
-        );
+    use selfheal_core::duration::human;
+    if let Some(cap) = args.backoff_max {
+        if args.cooldown.is_zero() {
+            anyhow::bail!("--backoff-max needs a --cooldown above 0s to double from");
+        }
+        if cap < args.cooldown {
+            anyhow::bail!(
+                "--backoff-max ({}) must be at least --cooldown ({})",
+                human(cap),
+                human(args.cooldown)
+            );
+        }
     }
     let reset = args
         .backoff_reset

@@ -45,7 +45,21 @@ fn usage_errors_exit_3_never_2() {
         ])
         .run()
         .expect_code(3)
-        .stdout_has("--backoff-max");
+        .stdout_has("--backoff-max (1m) must be at least --cooldown (5m)");
+    guard(dir.path())
+        .args([
+            "--name",
+            "x",
+            "--cooldown",
+            "0s",
+            "--backoff-max",
+            "1m",
+            "--",
+            "true",
+        ])
+        .run()
+        .expect_code(3)
+        .stdout_has("--backoff-max needs a --cooldown above 0s");
     assert!(!dir.path().join("restart-guard.audit.jsonl").exists());
 }
 
