@@ -284,6 +284,9 @@ impl<'a> Ctx<'a> {
 /// Validates the policy flags into a [`Policy`].
 fn policy_from(args: &crate::cli::PolicyArgs) -> anyhow::Result<Policy> {
     use selfheal_core::duration::human;
+    if args.per.is_zero() {
+        anyhow::bail!("--per must be longer than 0s: it is the window the budget applies to");
+    }
     if let Some(cap) = args.backoff_max {
         if args.cooldown.is_zero() {
             anyhow::bail!("--backoff-max needs a --cooldown above 0s to double from");

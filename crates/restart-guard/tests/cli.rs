@@ -60,6 +60,11 @@ fn usage_errors_exit_3_never_2() {
         .run()
         .expect_code(3)
         .stdout_has("--backoff-max needs a --cooldown above 0s");
+    guard(dir.path())
+        .args(["--name", "x", "--per", "0s", "--", "true"])
+        .run()
+        .expect_code(3)
+        .stdout_has("--per must be longer than 0s");
     assert!(!dir.path().join("restart-guard.audit.jsonl").exists());
 }
 
