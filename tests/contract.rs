@@ -58,3 +58,23 @@ fn version_prints_the_name_and_version() {
             .stdout_has(&format!("{name} {}", env!("CARGO_PKG_VERSION")));
     }
 }
+
+#[test]
+fn tools_not_built_yet_say_so_and_exit_unknown() {
+    let (labels, tools) = (["OLLAMA", "GPU", "STALL", "PORT"], &BINARIES[..4]);
+    for (label, name) in labels.iter().zip(tools) {
+        Cmd::new(bin(name))
+            .run()
+            .expect_code(3)
+            .stdout_has(&format!("{label} UNKNOWN - not implemented yet"));
+        let run = Cmd::new(bin(name))
+            .args(["--format", "json"])
+            .run()
+            .expect_code(3);
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+        assert_eq!(
+            (json["tool"].as_str(), json["status"].as_str()),
+            (Some(*name), Some("unknown"))
+        );
+    }
+}

@@ -5,8 +5,8 @@
 //! The tool's design is in DESIGN.md; its work is an open issue.
 
 use clap::Parser;
-use selfheal_core::cli::{OutputArgs, unknown_report};
-use selfheal_core::{Outcome, Report};
+use selfheal_core::Outcome;
+use selfheal_core::cli::{OutputArgs, not_implemented, not_implemented_help};
 
 pub const TOOL: &str = "port-reaper";
 pub const LABEL: &str = "PORT";
@@ -18,9 +18,7 @@ pub const LABEL: &str = "PORT";
     about = "Who holds this port? Free it (TERM, grace, KILL), only for processes you allow.",
     long_about = "Finds the processes that hold a TCP port and, for those matching the allow-filters you give, signals them through pidfds (TERM, a grace period, then KILL) so the service can start.\n\n\
 NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, cannot tell).\n\n\
-Example (until the tool exists, this prints an UNKNOWN report):\n  \
-port-reaper --format json"
+    after_help = not_implemented_help(TOOL)
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -29,11 +27,7 @@ pub struct Cli {
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    let report = Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"));
-    let reason = anyhow::anyhow!(
-        "not implemented yet: port-reaper is planned in DESIGN.md and tracked as an open issue"
-    );
-    Outcome::from_report(unknown_report(report, &reason), &cli.output)
+    not_implemented(TOOL, LABEL, env!("CARGO_PKG_VERSION"), &cli.output)
 }
 
 #[cfg(test)]

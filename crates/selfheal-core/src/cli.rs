@@ -108,6 +108,32 @@ pub fn unknown_report(mut report: Report, err: &anyhow::Error) -> Report {
     report
 }
 
+/// `--help` epilogue of a tool that is not built yet.
+#[must_use]
+pub fn not_implemented_help(tool: &str) -> String {
+    format!(
+        "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, cannot tell).\n\n\
+         Example (until the tool exists, this prints an UNKNOWN report and exits 3):\n  \
+         {tool} --format json"
+    )
+}
+
+/// What a tool that is not built yet does on every run: say so, as UNKNOWN
+/// (exit 3), in the format asked for, so nothing mistakes it for a pass.
+#[must_use]
+pub fn not_implemented(
+    tool: &'static str,
+    label: &'static str,
+    version: &'static str,
+    output: &OutputArgs,
+) -> Outcome {
+    let report = Report::new(tool, label, version);
+    let reason = anyhow::anyhow!(
+        "not implemented yet: {tool} is planned in DESIGN.md and tracked as an open issue"
+    );
+    Outcome::from_report(unknown_report(report, &reason), output)
+}
+
 /// Parses flags; `--help`/`--version` become an exit-0 outcome, every usage
 /// error an exit-3 outcome with clap's message on stderr.
 pub fn parse<T: clap::Parser>(
