@@ -2,20 +2,11 @@
 //! error exits 3, never 2, so a typo in a timer unit cannot look CRITICAL and
 //! trigger a restart; `--help` teaches and exits 0; `--version` works.
 
-use selfheal_test_support::{Cmd, bin};
-
-const BINARIES: [&str; 6] = [
-    "ollama-frozen-check",
-    "gpu-probe",
-    "stall-probe",
-    "port-reaper",
-    "restart-guard",
-    "metrics-textfile",
-];
+use selfheal_test_support::{Cmd, TOOLS, bin};
 
 #[test]
 fn unknown_flag_exits_3_for_every_binary() {
-    for name in BINARIES {
+    for name in TOOLS {
         Cmd::new(bin(name))
             .arg("--no-such-flag")
             .run()
@@ -26,7 +17,7 @@ fn unknown_flag_exits_3_for_every_binary() {
 
 #[test]
 fn bad_flag_value_exits_3_for_every_binary() {
-    for name in BINARIES {
+    for name in TOOLS {
         Cmd::new(bin(name))
             .args(["--format", "yaml"])
             .run()
@@ -37,7 +28,7 @@ fn bad_flag_value_exits_3_for_every_binary() {
 
 #[test]
 fn help_explains_exit_codes_and_shows_an_example() {
-    for name in BINARIES {
+    for name in TOOLS {
         Cmd::new(bin(name))
             .arg("--help")
             .run()
@@ -50,7 +41,7 @@ fn help_explains_exit_codes_and_shows_an_example() {
 
 #[test]
 fn version_prints_the_name_and_version() {
-    for name in BINARIES {
+    for name in TOOLS {
         Cmd::new(bin(name))
             .arg("--version")
             .run()
@@ -61,7 +52,7 @@ fn version_prints_the_name_and_version() {
 
 #[test]
 fn tools_not_built_yet_say_so_and_exit_unknown() {
-    let (labels, tools) = (["OLLAMA", "GPU", "STALL", "PORT"], &BINARIES[..4]);
+    let (labels, tools) = (["OLLAMA", "GPU", "STALL", "PORT"], &TOOLS[..4]);
     for (label, name) in labels.iter().zip(tools) {
         Cmd::new(bin(name))
             .run()

@@ -4,18 +4,9 @@
 //! service that exists, and every selfheal flag a unit or cron line uses must
 //! exist in that binary's `--help`.
 
-use selfheal_test_support::{Cmd, bin, require, tempdir};
+use selfheal_test_support::{Cmd, TOOLS, bin, require, tempdir};
 use std::fs;
 use std::path::{Path, PathBuf};
-
-const OURS: [&str; 6] = [
-    "ollama-frozen-check",
-    "gpu-probe",
-    "stall-probe",
-    "port-reaper",
-    "restart-guard",
-    "metrics-textfile",
-];
 
 fn contrib(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -91,7 +82,7 @@ fn flags_used(line: &str) -> Vec<(String, String)> {
     let mut current: Option<&str> = None;
     for word in line.split_whitespace() {
         let word = word.trim_matches(|c| c == '\'' || c == '"');
-        if let Some(tool) = OURS
+        if let Some(tool) = TOOLS
             .iter()
             .find(|t| word.ends_with(&format!("/{t}")) || word == **t)
         {

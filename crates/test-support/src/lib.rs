@@ -12,6 +12,16 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 
 pub use tempfile::{TempDir, tempdir};
 
+/// Every selfheal binary, for tests of the contract they all keep.
+pub const TOOLS: [&str; 6] = [
+    "ollama-frozen-check",
+    "gpu-probe",
+    "stall-probe",
+    "port-reaper",
+    "restart-guard",
+    "metrics-textfile",
+];
+
 /// Path of a workspace binary, found beside the running test executable
 /// (`target/<profile>/deps/test-xxxx` → `target/<profile>/<name>`).
 /// Prefer `env!("CARGO_BIN_EXE_<name>")` inside the binary's own package.
