@@ -74,10 +74,16 @@ impl Stamp {
     }
 }
 
-/// Formats Unix seconds as RFC 3339 UTC (`2026-11-23T15:48:47Z`).
+/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
+pub const MAX_RFC3339_UNIX: f64 = 253_402_300_799.0;
+
+/// Formats Unix seconds as RFC 3339 UTC (`2026-11-23T15:48:47Z`). Times past
+/// year 9999 (`--cooldown 1000000w` from now) are written as its last
+/// second: humantime cannot format them and would panic mid-decision.
 #[must_use]
 pub fn rfc3339(unix: f64) -> String {
-    let time = UNIX_EPOCH + Duration::try_from_secs_f64(unix.max(0.0)).unwrap_or_default();
+    let clamped = unix.clamp(0.0, MAX_RFC3339_UNIX);
+    let time = UNIX_EPOCH + Duration::try_from_secs_f64(clamped).unwrap_or_default();
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
@@ -176,6 +182,10 @@ mod tests {
     fn rfc3339_round_trips_seconds() {
         assert_eq!(rfc3339(1_795_448_927.0), "2026-11-23T15:48:47Z");
         assert_eq!(parse_rfc3339("2026-11-23T15:48:47Z"), Ok(1_795_448_927.0));
+        // Far-future and odd inputs are clamped, never a panic.
+        assert_eq!(rfc3339(1.0e15), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(f64::INFINITY), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(-5.0), "1970-01-01T00:00:00Z");
         assert!(
             parse_rfc3339("yesterday")
                 .unwrap_err()
