@@ -67,7 +67,7 @@ impl<'a> Ctx<'a> {
         let name = args.name.as_deref().context("--name is required")?;
         selfheal_core::state::validate_name(name).map_err(anyhow::Error::msg)?;
         let policy = policy_from(&args.policy)?;
-        check_programs(args)?;
+        crate::preflight::check(args)?;
         let dir = args.files.guard_dir();
         let store = if args.dry_run && !dir.exists() {
             None
@@ -280,27 +280,6 @@ impl<'a> Ctx<'a> {
             pid: std::process::id(),
         }
     }
-}
-
-/// CMD, the verifier and the notifier must exist before anything counts:
-/// a notifier typo would otherwise surface only when the budget is gone.
-fn check_programs(args: &GuardArgs) -> anyhow::Result<()> {
-    let mut programs = vec![("CMD", args.command.first())];
-    let flag_program = |argv: &Option<crate::cli::Argv>| {
-        argv.as_ref()
-            .and_then(|a| a.0.first())
-            .map(std::ffi::OsString::from)
-    };
-    let verify = flag_program(&args.verify);
-    let notifier = flag_program(&args.escalation.on_exhausted);
-    programs.push(("--verify program", verify.as_ref()));
-    programs.push(("--on-exhausted program", notifier.as_ref()));
-    for (what, program) in programs {
-        if let Some(program) = program {
-            exec::resolve(what, program).map_err(anyhow::Error::msg)?;
-        }
-    }
-    Ok(())
 }
 
 /// Validates the policy flags into a [`Policy`].

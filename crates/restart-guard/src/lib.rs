@@ -21,6 +21,7 @@ pub mod loops;
 pub mod metrics;
 pub mod notify;
 pub mod policy;
+pub mod preflight;
 pub mod query;
 pub mod recover;
 pub mod render;

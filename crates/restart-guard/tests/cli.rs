@@ -344,3 +344,28 @@ fn a_far_future_next_allowed_time_is_reported_not_a_crash() {
     assert_eq!(json["details"]["next_allowed"], "9999-12-31T23:59:59Z");
     assert!(state(dir.path(), "svc")["pending"].is_null());
 }
+
+#[test]
+fn an_unwritable_textfile_stops_the_restart_before_cmd() {
+    let dir = tempdir().unwrap();
+    let count = dir.path().join("count");
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    for textfile in [
+        "/nonexistent-selfheal/restart.prom".to_owned(),
+        format!("{}/restart.prom", not_a_dir.display()),
+    ] {
+        guard(dir.path())
+            .args(["--name", "svc", "--textfile", &textfile, "--"])
+            .args(counter(&count))
+            .run()
+            .expect_code(3)
+            .stdout_has(&format!("--textfile {textfile}: cannot write into"));
+    }
+    assert_eq!(
+        lines(&count),
+        0,
+        "CMD ran although its report could not be written"
+    );
+    assert!(audit(dir.path()).is_empty());
+}

@@ -1,0 +1,59 @@
+//! Checks made before anything is counted or run: what a typo in a unit
+//! would otherwise turn into a used-up budget, a failed restart (exit 2) or
+//! a restart reported as UNKNOWN (exit 3) after it happened.
+
+use crate::cli::{Argv, GuardArgs};
+use crate::exec;
+use anyhow::Context as _;
+use rustix::fs::Access;
+use selfheal_core::cli::OutputArgs;
+use std::ffi::OsString;
+
+/// Every check, in the order a user would fix them.
+pub fn check(args: &GuardArgs) -> anyhow::Result<()> {
+    programs(args)?;
+    textfile(&args.output)
+}
+
+/// CMD, the verifier and the notifier must exist: a notifier typo would
+/// otherwise surface only when the budget is gone.
+fn programs(args: &GuardArgs) -> anyhow::Result<()> {
+    let first = |argv: &Option<Argv>| argv.as_ref().and_then(|a| a.0.first()).map(OsString::from);
+    let checks = [
+        ("CMD", args.command.first().cloned()),
+        ("--verify program", first(&args.verify)),
+        (
+            "--on-exhausted program",
+            first(&args.escalation.on_exhausted),
+        ),
+    ];
+    for (what, program) in checks {
+        if let Some(program) = program {
+            exec::resolve(what, &program).map_err(anyhow::Error::msg)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `--textfile` directory must be writable: found out only after the
+/// restart, the failure would report a restart that happened as UNKNOWN.
+fn textfile(output: &OutputArgs) -> anyhow::Result<()> {
+    let Some(path) = &output.textfile else {
+        return Ok(());
+    };
+    let dir = selfheal_core::atomic::parent_dir(path);
+    let is_dir = std::fs::metadata(&dir).map(|m| m.is_dir());
+    let usable = match is_dir {
+        Ok(true) => rustix::fs::access(&dir, Access::WRITE_OK | Access::EXEC_OK)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error())),
+        Ok(false) => Err(std::io::Error::other("not a directory")),
+        Err(e) => Err(e),
+    };
+    usable.with_context(|| {
+        format!(
+            "--textfile {}: cannot write into {}; create the directory, fix its permissions or drop --textfile",
+            path.display(),
+            dir.display()
+        )
+    })
+}
