@@ -150,6 +150,16 @@ pub fn wait_text(wait: Duration) -> String {
     format!("in {}", human(Duration::from_secs(secs)))
 }
 
+/// `known names: a, b` (or `no name has state yet`), to point at a typo.
+#[must_use]
+pub fn known_names(store: &selfheal_core::state::StateStore) -> String {
+    match store.names() {
+        Ok(names) if names.is_empty() => "no name has state yet".into(),
+        Ok(names) => format!("known names: {}", names.join(", ")),
+        Err(err) => format!("cannot list known names: {err}"),
+    }
+}
+
 /// "escalation sent 12m ago", for a held-budget run that did not escalate.
 #[must_use]
 pub fn escalated_ago(state: &GuardState, now: &Stamp) -> String {

@@ -22,6 +22,16 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     selfheal_core::state::validate_name(&args.name).map_err(anyhow::Error::msg)?;
     let store = StateStore::open(&args.files.guard_dir())?;
     let mut report = base_report();
+    // Checked before locking, so a typo leaves no lock, state or audit line.
+    if store.peek::<GuardState>(&args.name)?.is_none() {
+        report.summary = format!(
+            "nothing to reset: no state for {} in {} ({})",
+            args.name,
+            store.dir().display(),
+            crate::render::known_names(&store)
+        );
+        return Ok(report);
+    }
     let lock = match store.lock(&args.name, LockWait::Upto(args.wait)) {
         Ok(lock) => lock,
         Err(LockError::Busy) => {

@@ -57,8 +57,24 @@ fn status(args: &StatusArgs) -> anyhow::Result<Report> {
     }
     report.details.insert("names".into(), details.into());
     report.summary = summary(&report, views.len());
+    if let (Some(name), [(_, state)]) = (&args.name, states.as_slice())
+        && *state == GuardState::default()
+    {
+        report.summary = unknown_name(&store, name);
+    }
     report.metrics = metrics::families(&views, &now);
     Ok(report)
+}
+
+/// `status NAME` for a name with no state: a full budget, which is OK
+/// for a service never restarted, but the text must not pass a typo off
+/// as a healthy budget.
+fn unknown_name(store: &StateStore, name: &str) -> String {
+    format!(
+        "no restarts recorded for {name} in {} ({})",
+        store.dir().display(),
+        render::known_names(store)
+    )
 }
 
 /// The policy a name was last judged by (the defaults if it never was).

@@ -162,6 +162,35 @@ fn reset_clears_the_budget_and_is_audited() {
 }
 
 #[test]
+fn status_and_reset_of_a_name_without_state_point_at_the_known_names() {
+    let dir = tempdir().unwrap();
+    guard(dir.path())
+        .args(["--name", "ollama", "--", "true"])
+        .run()
+        .expect_code(0);
+    guard(dir.path())
+        .args(["status", "olama"])
+        .run()
+        .expect_code(0)
+        .stdout_has("RESTART OK - no restarts recorded for olama in ")
+        .stdout_has("(known names: ollama)");
+    let before = audit(dir.path()).len();
+    guard(dir.path())
+        .args(["reset", "olama"])
+        .run()
+        .expect_code(0)
+        .stdout_has("nothing to reset: no state for olama")
+        .stdout_has("(known names: ollama)");
+    assert_eq!(audit(dir.path()).len(), before, "a no-op reset was audited");
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("restart-guard"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("olama"))
+        .collect();
+    assert!(names.is_empty(), "a no-op reset left files: {names:?}");
+}
+
+#[test]
 fn other_tools_state_for_the_same_name_is_left_alone() {
     let dir = tempdir().unwrap();
     // e.g. ollama-frozen-check's own state, in the shared state directory.
