@@ -53,12 +53,23 @@ impl Stamp {
     /// Time from `earlier` to `self`, robust to wall-clock jumps (see module docs).
     #[must_use]
     pub fn elapsed_since(&self, earlier: &Stamp) -> Duration {
-        let secs = if !self.boot_id.is_empty() && self.boot_id == earlier.boot_id {
+        let secs = if self.same_boot(earlier) {
             self.uptime - earlier.uptime
         } else {
             (self.unix - earlier.unix).max(self.uptime)
         };
         Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX)
+    }
+
+    /// Same boot by id; with no id on either side (boot_id unreadable), by
+    /// the clocks: a stamp from before this boot lies at least our uptime
+    /// back. Without this, every interval would be at least the uptime and
+    /// a budget would never hold once the box had been up a window's length.
+    fn same_boot(&self, earlier: &Stamp) -> bool {
+        if self.boot_id.is_empty() && earlier.boot_id.is_empty() {
+            return earlier.uptime <= self.uptime && self.unix - earlier.unix < self.uptime;
+        }
+        !self.boot_id.is_empty() && self.boot_id == earlier.boot_id
     }
 
     /// The wall time `after` from this stamp, for display ("next allowed at").
@@ -167,6 +178,17 @@ mod tests {
         assert_eq!(later.elapsed_since(&earlier), Duration::from_secs(600));
         // A sane clock after reboot: the wall difference counts.
         let later = stamp(2_000_003_600.0, "b", 60.0);
+        assert_eq!(later.elapsed_since(&earlier), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn without_boot_ids_the_clocks_tell_the_boot() {
+        let earlier = stamp(2_000_000_000.0, "", 5_000.0);
+        // Up for days, 30 s since the last stamp, wall clock set back a day.
+        let later = stamp(2_000_000_000.0 - 86_400.0, "", 5_030.0);
+        assert_eq!(later.elapsed_since(&earlier), Duration::from_secs(30));
+        // Rebooted 600 s ago (uptime below the earlier stamp's).
+        let later = stamp(2_000_000_000.0 + 3_600.0, "", 600.0);
         assert_eq!(later.elapsed_since(&earlier), Duration::from_secs(3600));
     }
 
