@@ -167,9 +167,10 @@ pub struct PolicyArgs {
 pub struct EscalationArgs {
     /// When the budget is exhausted, run this notifier (split like a shell,
     /// run without one) once, then at most every --escalate-every. Context
-    /// comes in the environment: SELFHEAL_NAME, SELFHEAL_REASON,
-    /// SELFHEAL_RESTARTS_IN_WINDOW, SELFHEAL_MAX, SELFHEAL_WINDOW,
-    /// SELFHEAL_NEXT_ALLOWED, SELFHEAL_LAST_OUTCOME, SELFHEAL_AUDIT
+    /// comes in the environment: SELFHEAL_NAME, SELFHEAL_DECISION,
+    /// SELFHEAL_REASON, SELFHEAL_RESTARTS_IN_WINDOW, SELFHEAL_MAX,
+    /// SELFHEAL_WINDOW, SELFHEAL_NEXT_ALLOWED (+_UNIX), SELFHEAL_LAST_OUTCOME,
+    /// SELFHEAL_AUDIT
     #[arg(long, value_name = "'CMD ARGS'", value_parser = parse_argv, env = "RESTART_GUARD_ON_EXHAUSTED")]
     pub on_exhausted: Option<Argv>,
 

@@ -11,8 +11,33 @@ use std::ffi::OsString;
 
 /// Every check, in the order a user would fix them.
 pub fn check(args: &GuardArgs) -> anyhow::Result<()> {
+    timeouts(args)?;
     programs(args)?;
     textfile(&args.output)
+}
+
+/// A zero time limit kills its command at once: every restart would fail
+/// and count, every verification or notification would be lost.
+fn timeouts(args: &GuardArgs) -> anyhow::Result<()> {
+    let limits = [
+        ("--timeout", args.timeout, true),
+        (
+            "--verify-timeout",
+            args.verify_timeout,
+            args.verify.is_some(),
+        ),
+        (
+            "--notify-timeout",
+            args.escalation.notify_timeout,
+            args.escalation.on_exhausted.is_some(),
+        ),
+    ];
+    for (flag, limit, used) in limits {
+        if used && limit.is_zero() {
+            anyhow::bail!("{flag} must be longer than 0s: it would kill the command at once");
+        }
+    }
+    Ok(())
 }
 
 /// CMD, the verifier and the notifier must exist: a notifier typo would

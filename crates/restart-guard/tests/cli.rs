@@ -65,6 +65,17 @@ fn usage_errors_exit_3_never_2() {
         .run()
         .expect_code(3)
         .stdout_has("--per must be longer than 0s");
+    guard(dir.path())
+        .args(["--name", "x", "--timeout", "0s", "--", "true"])
+        .run()
+        .expect_code(3)
+        .stdout_has("--timeout must be longer than 0s");
+    guard(dir.path())
+        .args(["--name", "x", "--verify", "true", "--verify-timeout", "0s"])
+        .args(["--", "true"])
+        .run()
+        .expect_code(3)
+        .stdout_has("--verify-timeout must be longer than 0s");
     assert!(!dir.path().join("restart-guard.audit.jsonl").exists());
 }
 
