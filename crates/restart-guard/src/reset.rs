@@ -23,7 +23,8 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     let store = StateStore::open(&args.files.guard_dir())?;
     let mut report = base_report();
     // Checked before locking, so a typo leaves no lock, state or audit line.
-    if store.peek::<GuardState>(&args.name)?.is_none() {
+    // A corrupt file is not "no state": the locked path sets it aside.
+    if matches!(store.peek::<GuardState>(&args.name), Ok(None)) {
         report.summary = format!(
             "nothing to reset: no state for {} in {} ({})",
             args.name,

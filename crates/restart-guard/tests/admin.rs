@@ -191,6 +191,23 @@ fn status_and_reset_of_a_name_without_state_point_at_the_known_names() {
 }
 
 #[test]
+fn reset_of_a_corrupt_state_file_sets_it_aside_and_resets() {
+    let dir = tempdir().unwrap();
+    exhaust(dir.path(), "svc");
+    std::fs::write(common::state_path(dir.path(), "svc"), "{\"attempts\": [tor").unwrap();
+    guard(dir.path())
+        .args(["reset", "svc"])
+        .run()
+        .expect_code(0)
+        .stderr_has("corrupt")
+        .stdout_has("reset svc");
+    guard(dir.path())
+        .args(["--name", "svc", "--max", "1", "--", "true"])
+        .run()
+        .expect_code(0);
+}
+
+#[test]
 fn other_tools_state_for_the_same_name_is_left_alone() {
     let dir = tempdir().unwrap();
     // e.g. ollama-frozen-check's own state, in the shared state directory.
