@@ -66,6 +66,13 @@ fn textfile(output: &OutputArgs) -> anyhow::Result<()> {
     let Some(path) = &output.textfile else {
         return Ok(());
     };
+    if path.is_dir() {
+        anyhow::bail!(
+            "--textfile {} is a directory: give a file name such as {}",
+            path.display(),
+            path.join("restart_guard.prom").display()
+        );
+    }
     let dir = selfheal_core::atomic::parent_dir(path);
     let is_dir = std::fs::metadata(&dir).map(|m| m.is_dir());
     let usable = match is_dir {

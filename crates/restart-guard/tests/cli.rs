@@ -373,6 +373,18 @@ fn an_unwritable_textfile_stops_the_restart_before_cmd() {
             .expect_code(3)
             .stdout_has(&format!("--textfile {textfile}: cannot write into"));
     }
+    guard(dir.path())
+        .args([
+            "--name",
+            "svc",
+            "--textfile",
+            dir.path().to_str().unwrap(),
+            "--",
+        ])
+        .args(counter(&count))
+        .run()
+        .expect_code(3)
+        .stdout_has("is a directory: give a file name such as");
     assert_eq!(
         lines(&count),
         0,
