@@ -221,11 +221,16 @@ fn read_counter(opts: &LoopsArgs) -> anyhow::Result<u64> {
     })?;
     if !done.status.is_some_and(|s| s.success()) {
         let pid1 = std::fs::read_to_string(PID1_COMM).unwrap_or_default();
+        let pid1 = pid1.trim();
+        let hint = if pid1 == "systemd" {
+            "see systemctl's message on stderr"
+        } else {
+            "restart-loop detection needs systemd; without it, guard restarts with the default form instead"
+        };
         anyhow::bail!(
-            "systemctl show {} failed ({}); is systemd running? PID 1 is {:?}",
+            "systemctl show {} failed ({}); is systemd running? PID 1 is {pid1:?}: {hint}",
             opts.unit,
             done.describe(),
-            pid1.trim()
         );
     }
     parse_show(&String::from_utf8_lossy(&done.stdout), &opts.unit).map_err(anyhow::Error::msg)

@@ -114,6 +114,7 @@ fn without_systemd_it_says_so_and_exits_3() {
             .args(["loops", "--unit", "gateway.service"])
             .run()
             .expect_code(3)
-            .stdout_has("is systemd running?");
+            .stdout_has("is systemd running?")
+            .stdout_has("restart-loop detection needs systemd");
     }
 }
