@@ -13,6 +13,8 @@
 //! One pass over the text; a sample line allocates nothing, and a series
 //! costs 16 bytes of memory unless [`parse`] is asked to keep samples.
 
+#[cfg(test)]
+mod go_quirks;
 mod lex;
 mod lint;
 mod parser;
@@ -81,7 +83,8 @@ impl Kind {
         }
     }
 
-    /// Reads a TYPE word; case does not matter, as in the Go parser.
+    /// Reads a TYPE word; case does not matter, as in the Go parser, which
+    /// upper-cases it rune by rune (so `ſummary` is a summary there too).
     #[must_use]
     pub fn parse(word: &str) -> Option<Kind> {
         [
@@ -92,8 +95,23 @@ impl Kind {
             Kind::Untyped,
         ]
         .into_iter()
-        .find(|kind| kind.as_str().eq_ignore_ascii_case(word))
+        .find(|kind| same_upper(word, kind.as_str()))
     }
+}
+
+/// Whether `word` upper-cases to `ascii` (lower case) as Go's
+/// `strings.ToUpper` does: one rune at a time, never one into several.
+pub(crate) fn same_upper(word: &str, ascii: &str) -> bool {
+    let simple = |c: char| {
+        let mut up = c.to_uppercase();
+        match (up.next(), up.next()) {
+            (Some(u), None) => u,
+            _ => c,
+        }
+    };
+    word.chars()
+        .map(simple)
+        .eq(ascii.chars().map(|c| c.to_ascii_uppercase()))
 }
 
 /// One sample line, borrowing from the input.

@@ -15,6 +15,10 @@ pub(super) enum Line<'a> {
     Blank,
     /// `#` followed by anything but a complete HELP or TYPE line.
     Comment,
+    /// `# HELP name` or `# TYPE name` with only blanks after the name: the
+    /// Go parser creates the family (so a later `name` sample is its own
+    /// family, not a histogram's `_count`) but sets nothing.
+    Mention(&'a str),
     /// `# HELP name text`, the text still escaped.
     Help {
         name: &'a str,
@@ -89,7 +93,7 @@ fn comment(text: &str) -> Result<Line<'_>, LexError> {
     }
     let body = skip_blanks(after);
     if body.is_empty() {
-        return Ok(Line::Comment);
+        return Ok(Line::Mention(name));
     }
     if keyword == "TYPE" {
         return Ok(Line::Type { name, kind: body });
@@ -100,23 +104,25 @@ fn comment(text: &str) -> Result<Line<'_>, LexError> {
 
 /// HELP text knows only `\\` and `\n`; anything else after `\` is an error.
 fn check_help_escapes(text: &str) -> Result<(), LexError> {
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'\\' {
-            match bytes.next() {
-                Some(b'\\' | b'n') => {}
-                other => return fail(Rule::Escape, bad_escape("HELP text", other, "\\\\ and \\n")),
-            }
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(skip) = bytes[i..].iter().position(|&b| b == b'\\') {
+        i += skip;
+        if !matches!(bytes.get(i + 1), Some(b'\\' | b'n')) {
+            let why = bad_escape("HELP text", &text[i + 1..], "\\\\ and \\n");
+            return fail(Rule::Escape, why);
         }
+        i += 2;
     }
     Ok(())
 }
 
-fn bad_escape(place: &str, next: Option<u8>, allowed: &str) -> String {
-    match next {
-        Some(b) => format!(
+/// `after` is the text after the backslash.
+fn bad_escape(place: &str, after: &str, allowed: &str) -> String {
+    match after.chars().next() {
+        Some(c) => format!(
             "invalid escape sequence '\\{}' in {place} (only {allowed} are allowed)",
-            char::from(b).escape_default()
+            c.escape_debug()
         ),
         None => format!("{place} ends in a lone backslash: write \\\\"),
     }
@@ -255,16 +261,12 @@ fn label_value_len(text: &str, name: &str) -> Result<usize, LexError> {
         i += skip;
         match bytes[i] {
             b'"' => return Ok(i),
-            _ => match bytes.get(i + 1) {
-                Some(b'\\' | b'"' | b'n') => i += 2,
-                other => {
-                    let place = format!("the value of label {name:?}");
-                    return fail(
-                        Rule::Escape,
-                        bad_escape(&place, other.copied(), "\\\\, \\\" and \\n"),
-                    );
-                }
-            },
+            _ if matches!(bytes.get(i + 1), Some(b'\\' | b'"' | b'n')) => i += 2,
+            _ => {
+                let place = format!("the value of label {name:?}");
+                let why = bad_escape(&place, &text[i + 1..], "\\\\, \\\" and \\n");
+                return fail(Rule::Escape, why);
+            }
         }
     }
     fail(

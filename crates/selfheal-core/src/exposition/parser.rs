@@ -88,6 +88,9 @@ impl<'a> Parser<'a> {
         self.scratch.clear();
         match lex::line(text, &mut self.scratch) {
             Ok(Line::Blank | Line::Comment) => {}
+            Ok(Line::Mention(name)) => {
+                self.resolve(name, number);
+            }
             Ok(Line::Help { name, text: help }) => self.help(number, name, help),
             Ok(Line::Type { name, kind }) => self.declare(number, name, kind),
             Ok(Line::Sample(sample)) => self.sample(number, offset, &sample),
@@ -162,10 +165,7 @@ impl<'a> Parser<'a> {
             let why = "line ends in \\r (CRLF line endings): node_exporter rejects the file";
             Some((Rule::LineEnding, why.to_owned()))
         } else if Kind::parse(word).is_none() {
-            let why = format!(
-                "unknown metric type {word:?}: use counter, gauge, histogram, summary or untyped"
-            );
-            Some((Rule::UnknownType, why))
+            Some((Rule::UnknownType, unknown_type(word)))
         } else {
             None
         };
@@ -214,7 +214,7 @@ impl<'a> Parser<'a> {
 
     /// Records the series; reports it and returns true if seen before.
     fn duplicate(&mut self, line: usize, offset: usize, sample: &SampleLine<'a>) -> bool {
-        let hash = series::identity_hash(sample.name, &self.scratch, None);
+        let hash = series::identity_hash(sample.name, &self.scratch);
         let at = Seen {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             offset: u32::try_from(offset).unwrap_or(u32::MAX),
@@ -283,6 +283,16 @@ impl<'a> Parser<'a> {
             self.error(line, Rule::NameCollision, why);
         }
     }
+}
+
+fn unknown_type(word: &str) -> String {
+    if super::same_upper(word, "gauge_histogram") {
+        // The Go parser knows the word; node_exporter's collector does not.
+        return format!(
+            "metric type {word:?}: node_exporter 1.5 panics on a gauge_histogram family (promtool does not warn); use gauge or histogram"
+        );
+    }
+    format!("unknown metric type {word:?}: use counter, gauge, histogram, summary or untyped")
 }
 
 /// A label name given twice. Pairwise: label sets are small, and unequal

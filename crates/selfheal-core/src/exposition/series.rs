@@ -17,16 +17,25 @@ pub(super) type Labels<'a> = Vec<(&'a str, &'a str)>;
 
 /// Hashes the identity of a series. Label order does not matter: each
 /// `(name, value)` pair is hashed alone and the pair hashes are summed, so
-/// no sorting is needed. Labels with an empty value, and `skip`, are left
-/// out. Not cryptographic (the FxHash step, 8 bytes at a time, then
+/// no sorting is needed. Labels with an empty value are left out. Not cryptographic (the FxHash step, 8 bytes at a time, then
 /// MurmurHash3's finaliser): every match is verified, so a collision costs
 /// time, never a wrong verdict.
-pub(super) fn identity_hash(name: &str, labels: &[(&str, &str)], skip: Option<&str>) -> u64 {
+pub(super) fn identity_hash(name: &str, labels: &[(&str, &str)]) -> u64 {
+    hash_pairs(name, labels.iter().filter(|(_, value)| !value.is_empty()))
+}
+
+/// Hashes which histogram or summary a sample belongs to: its labels but
+/// `skip` (`le` or `quantile`), empty values included. The Go parser groups
+/// by exactly these, so `x_bucket{a=""}` and `x_sum` are two histograms
+/// there, which node_exporter then pads to one label set and drops one of.
+pub(super) fn group_hash(name: &str, labels: &[(&str, &str)], skip: &str) -> u64 {
+    hash_pairs(name, labels.iter().filter(|(key, _)| *key != skip))
+}
+
+fn hash_pairs<'a>(name: &str, labels: impl Iterator<Item = &'a (&'a str, &'a str)>) -> u64 {
     let mut sum = mix(SEED, name);
     for (key, value) in labels {
-        if !value.is_empty() && Some(*key) != skip {
-            sum = sum.wrapping_add(finish(mix(mix(SEED, key), value)));
-        }
+        sum = sum.wrapping_add(finish(mix(mix(SEED, key), value)));
     }
     finish(sum)
 }
@@ -164,6 +173,8 @@ pub(super) struct Group {
     pub points: Vec<(f64, f64, usize)>,
     pub count: Option<f64>,
     pub sum: bool,
+    /// Some label has an empty value: worth a hint when parts are missing.
+    pub blank_label: bool,
 }
 
 /// The groups of one family, keyed by label identity.
@@ -190,7 +201,12 @@ impl Groups {
     }
 }
 
-/// A count as node_exporter stores it (`uint64`): finite, whole, not negative.
+/// Counts are at most this: node_exporter converts them to `uint64`, and a
+/// larger value comes out as 2^63 (served as 9.223372036854776e+18).
+const COUNT_LIMIT: f64 = 18_446_744_073_709_551_616.0; // 2^64
+
+/// A count as node_exporter stores it (`uint64`): whole, not negative,
+/// below 2^64.
 pub(super) fn is_count(value: f64) -> bool {
-    value.is_finite() && value >= 0.0 && value.fract() == 0.0
+    (0.0..COUNT_LIMIT).contains(&value) && value.fract() == 0.0
 }

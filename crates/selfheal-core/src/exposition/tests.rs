@@ -236,9 +236,16 @@ fn summary_rules() {
         )),
         vec![]
     );
+    // Any order (node_exporter sorts them), but each quantile once.
     assert_eq!(
         errors(&format!(
             "{head}s{{quantile=\"0.9\"}} 1\ns{{quantile=\"0.5\"}} 1\n{tail}"
+        )),
+        vec![]
+    );
+    assert_eq!(
+        errors(&format!(
+            "{head}s{{quantile=\"0.5\"}} 1\ns{{quantile=\"0.50\"}} 2\n{tail}"
         )),
         vec![(4, "summary")]
     );

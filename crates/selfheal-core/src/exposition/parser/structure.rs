@@ -31,8 +31,12 @@ impl Parser<'_> {
         let family = self.families[index].name;
         match shape(family, kind, role, bound, sample) {
             Ok(bound) => {
-                let hash = series::identity_hash(family, &self.scratch, Some(label));
+                let hash = series::group_hash(family, &self.scratch, label);
                 let group = self.extra[index].groups.get(hash, line);
+                group.blank_label |= self
+                    .scratch
+                    .iter()
+                    .any(|(n, v)| v.is_empty() && *n != label);
                 let result = record(group, kind, role, bound, sample.value, line);
                 if let Err((broken, why)) = result {
                     self.error(line, broken, why);
@@ -137,15 +141,16 @@ fn record(
         return Err((
             broken,
             format!(
-                "count {value} is not a whole number >= 0: node_exporter stores counts as integers"
+                "count {value} is not a whole number from 0 to below 2^64: node_exporter stores counts as unsigned 64-bit integers"
             ),
         ));
     }
     recorded
 }
 
-/// A bucket or quantile: bounds ascend; bucket counts never fall. The
-/// point is kept even when it breaks a rule, so one bad line is one error.
+/// A bucket or quantile: bucket bounds ascend and counts never fall;
+/// quantiles are distinct. The point is kept even when it breaks a rule,
+/// so one bad line is one error.
 fn point(
     group: &mut Group,
     kind: Kind,
@@ -153,48 +158,56 @@ fn point(
     value: f64,
     line: usize,
 ) -> Result<(), (Rule, String)> {
-    let broken = order(group.points.last(), kind, bound, value);
+    let broken = if kind == Kind::Histogram {
+        order(group.points.last(), bound, value)
+    } else {
+        quantile(&group.points, bound)
+    };
     group.points.push((bound, value, line));
     broken
 }
 
-fn order(
-    last: Option<&(f64, f64, usize)>,
-    kind: Kind,
-    bound: f64,
-    value: f64,
-) -> Result<(), (Rule, String)> {
-    let (label, broken) = if kind == Kind::Histogram {
-        ("le", Rule::Histogram)
-    } else {
-        ("quantile", Rule::Summary)
-    };
+fn order(last: Option<&(f64, f64, usize)>, bound: f64, value: f64) -> Result<(), (Rule, String)> {
     if bound.is_nan() {
-        return Err((broken, format!("{label}=\"NaN\" is not a bound")));
-    }
-    if kind == Kind::Summary && !(0.0..=1.0).contains(&bound) {
-        return Err((broken, format!("quantile {bound} is outside 0..1")));
+        return Err((Rule::Histogram, "le=\"NaN\" is not a bound".into()));
     }
     let Some(&(last, count, at)) = last else {
         return Ok(());
     };
     if bound <= last {
         return Err((
-            broken,
-            format!(
-                "{label}=\"{bound}\" comes after {label}=\"{last}\" on line {at}: {label} values must ascend"
-            ),
+            Rule::Histogram,
+            format!("le=\"{bound}\" comes after le=\"{last}\" on line {at}: le values must ascend"),
         ));
     }
-    if kind == Kind::Histogram && value < count {
+    if value < count {
         return Err((
-            broken,
+            Rule::Histogram,
             format!(
                 "bucket le=\"{bound}\" counts {value}, fewer than le=\"{last}\" on line {at} ({count}): buckets are cumulative"
             ),
         ));
     }
     Ok(())
+}
+
+/// Quantiles may come in any order (node_exporter sorts them; a producer
+/// iterating a map cannot keep one), but each once: it keeps only one.
+// Exact equality is what collides: node_exporter keys quantiles by value.
+#[allow(clippy::float_cmp)]
+fn quantile(points: &[(f64, f64, usize)], bound: f64) -> Result<(), (Rule, String)> {
+    if !(0.0..=1.0).contains(&bound) {
+        return Err((Rule::Summary, format!("quantile {bound} is outside 0..1")));
+    }
+    match points.iter().find(|(other, _, _)| *other == bound) {
+        Some(&(_, _, at)) => Err((
+            Rule::Summary,
+            format!(
+                "quantile {bound} repeats the one on line {at}: node_exporter keeps only one of them"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 // Counts are checked to be whole numbers, so equality is exact here.
@@ -206,7 +219,11 @@ fn missing(group: &Group, kind: Kind, name: &str) -> Vec<(usize, Rule, String)> 
         Rule::Summary
     };
     let mut out = Vec::new();
-    let what = format!("the {} {name} that starts here", kind.as_str());
+    let mut what = format!("the {} {name} that starts here", kind.as_str());
+    if group.blank_label {
+        // The Go parser groups by labels as written, empty values included.
+        what.push_str(" (a label with an empty value makes it a group of its own)");
+    }
     if group.count.is_none() {
         let why = format!("{what} has no {name}_count: node_exporter would report 0");
         out.push((group.line, rule, why));
