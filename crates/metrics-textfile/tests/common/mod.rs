@@ -73,8 +73,10 @@ impl NodeExporter {
             .ok()?;
         let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
         stream.write_all(request.as_bytes()).ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).ok()?;
+        // Lossy: the exporter passes on whatever bytes a HELP line holds.
+        let response = String::from_utf8_lossy(&bytes);
         let (head, body) = response.split_once("\r\n\r\n")?;
         head.starts_with("HTTP/1.").then(|| body.to_owned())
     }
