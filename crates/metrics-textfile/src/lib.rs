@@ -17,6 +17,7 @@ mod input;
 mod json;
 mod outcome;
 mod relabel;
+mod target;
 
 use clap::{ArgGroup, Parser, ValueEnum};
 use outcome::{Done, Failure};
@@ -82,7 +83,8 @@ pub struct Cli {
     )]
     pub from: Input,
 
-    /// Add a constant label to every sample (repeatable)
+    /// Add a constant label to every sample (repeatable); the value must
+    /// not be empty, and no sample may have the label already
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label, env = "METRICS_TEXTFILE_LABEL")]
     pub labels: Vec<(String, String)>,
 
@@ -92,6 +94,8 @@ pub struct Cli {
         long,
         value_name = "CODES",
         value_delimiter = ',',
+        value_parser = parse_exit_code,
+        allow_negative_numbers = true,
         default_value = "0",
         env = "METRICS_TEXTFILE_ACCEPT_EXIT"
     )]
@@ -107,8 +111,9 @@ pub struct Cli {
     #[arg(long, env = "METRICS_TEXTFILE_ALLOW_EMPTY")]
     pub allow_empty: bool,
 
-    /// Mode of the written file, octal
-    #[arg(long, value_name = "OCTAL", value_parser = parse_mode, default_value = "0644", env = "METRICS_TEXTFILE_MODE")]
+    /// Mode of the written file, octal, at most 0777 (node_exporter must
+    /// be able to read it)
+    #[arg(long, value_name = "OCTAL", value_parser = parse_mode, allow_negative_numbers = true, default_value = "0644", env = "METRICS_TEXTFILE_MODE")]
     pub mode: u32,
 
     /// What to print: text (one line, then the problems), json (one
@@ -130,23 +135,45 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
             "{key:?} is not a label name: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with __"
         ));
     }
+    if value.is_empty() {
+        // Prometheus reads `key=""` as no label: most likely an unset variable.
+        return Err(format!(
+            "{key}= has an empty value, which Prometheus treats as no label at all: give a value (is a variable unset?)"
+        ));
+    }
     Ok((key.to_owned(), value.to_owned()))
 }
 
+fn parse_exit_code(text: &str) -> Result<i32, String> {
+    text.trim().parse::<u8>().map(i32::from).map_err(|_| {
+        format!("{text:?} is not an exit code: give numbers from 0 to 255, e.g. 0,1,2")
+    })
+}
+
 fn parse_mode(text: &str) -> Result<u32, String> {
-    u32::from_str_radix(text, 8)
-        .ok()
-        .filter(|mode| *mode <= 0o7777)
-        .ok_or_else(|| format!("{text:?} is not an octal file mode such as 0644"))
+    let mode = u32::from_str_radix(text, 8)
+        .map_err(|_| format!("{text:?} is not an octal file mode such as 0644"))?;
+    if mode > 0o777 {
+        // setuid, setgid or sticky on a metrics file is a mistake, never intended.
+        return Err(format!(
+            "{text} sets setuid, setgid or sticky bits: give permission bits only, 0 to 0777, e.g. 0644"
+        ));
+    }
+    Ok(mode)
 }
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    let result = input::acquire(cli)
+    let result = target::check(cli.output.as_deref())
+        .and_then(|()| input::acquire(cli))
         .and_then(input::decode)
         .and_then(|text| convert(cli, text))
         .and_then(|text| deliver(cli, &text));
-    outcome::render(cli, result)
+    let mut outcome = outcome::render(cli, result);
+    if let Some(note) = cli.output.as_deref().and_then(target::note) {
+        outcome.stderr.push_str(&note);
+    }
+    outcome
 }
 
 /// JSON to text, and constant labels: the text to check and write.
@@ -212,5 +239,14 @@ mod tests {
         assert!(parse_label("a").is_err());
         assert_eq!(parse_mode("0640"), Ok(0o640));
         assert!(parse_mode("0999").is_err());
+        assert!(parse_mode("4755").unwrap_err().contains("setuid"));
+        assert!(parse_label("host=").unwrap_err().contains("empty value"));
+        assert_eq!(parse_exit_code("255"), Ok(255));
+        for bad in ["256", "-1", "x", ""] {
+            assert!(
+                parse_exit_code(bad).unwrap_err().contains("0 to 255"),
+                "{bad}"
+            );
+        }
     }
 }

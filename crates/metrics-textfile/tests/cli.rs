@@ -224,3 +224,85 @@ fn format_json_and_prom_describe_the_run() {
         .expect_code(0);
     promtool_is_clean(&prom.stdout);
 }
+
+#[test]
+fn bad_values_are_usage_errors_that_quote_the_value() {
+    let dir = tempdir().expect("tempdir");
+    let target = dir.path().join("x.prom");
+    let cases: [(&[&str], &str); 6] = [
+        (&["--accept-exit", "0,300"], "\"300\" is not an exit code"),
+        (&["--accept-exit", "-1"], "\"-1\" is not an exit code"),
+        (&["--accept-exit", "ok"], "\"ok\" is not an exit code"),
+        (&["--mode", "4755"], "4755 sets setuid"),
+        (&["--mode", "-1"], "\"-1\" is not an octal file mode"),
+        (&["--label", "host="], "host= has an empty value"),
+    ];
+    for (args, message) in cases {
+        Cmd::new(BIN)
+            .arg("--output")
+            .arg(&target)
+            .args(args)
+            .stdin(GOOD)
+            .run()
+            .expect_code(3)
+            .stderr_has(message);
+    }
+    assert!(names_in(dir.path()).is_empty());
+}
+
+#[test]
+fn a_directory_as_output_is_a_usage_error_before_the_producer_runs() {
+    let dir = tempdir().expect("tempdir");
+    let marker = dir.path().join("producer-ran");
+    let script = format!("touch {}; printf 'a 1\\n'", marker.display());
+    for output in [dir.path().to_path_buf(), dir.path().join("sub/")] {
+        if output.ends_with("sub") {
+            fs::create_dir(&output).expect("mkdir");
+        }
+        Cmd::new(BIN)
+            .arg("--output")
+            .arg(&output)
+            .args(["--", "sh", "-c", &script])
+            .run()
+            .expect_code(3)
+            .stderr_has("is a directory: give the file to write in it");
+        assert!(!marker.exists(), "the producer ran");
+    }
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(dir.path().join("missing/x.prom"))
+        .stdin(GOOD)
+        .run()
+        .expect_code(2)
+        .stdout_has("missing does not exist");
+}
+
+#[test]
+fn a_symlink_at_output_is_replaced_not_followed() {
+    let dir = tempdir().expect("tempdir");
+    let real = dir.path().join("real.prom");
+    fs::write(&real, "old\n").expect("write");
+    let link = dir.path().join("link.prom");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(&link)
+        .stdin(GOOD)
+        .run()
+        .expect_code(0);
+    assert!(!fs::symlink_metadata(&link).expect("lstat").is_symlink());
+    assert_eq!(fs::read_to_string(&link).expect("read"), GOOD);
+    assert_eq!(fs::read_to_string(&real).expect("read"), "old\n");
+}
+
+#[test]
+fn a_name_the_collector_ignores_is_written_with_a_note() {
+    let dir = tempdir().expect("tempdir");
+    Cmd::new(BIN)
+        .arg("--output")
+        .arg(dir.path().join("jobs.txt"))
+        .stdin(GOOD)
+        .run()
+        .expect_code(0)
+        .stderr_has("reads only *.prom files");
+}

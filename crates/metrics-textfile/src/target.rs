@@ -1,0 +1,68 @@
+//! The `--output` path, checked before any input is read or a producer is
+//! run: a path that can never be written is a usage error (exit 3), not a
+//! failed write (exit 2) that a timer would retry forever.
+
+use crate::outcome::Failure;
+use std::path::Path;
+
+pub(crate) fn check(output: Option<&Path>) -> Result<(), Failure> {
+    let Some(path) = output else {
+        return Ok(());
+    };
+    let shown = path.display();
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.is_dir() {
+        return Err(Failure::Usage(format!(
+            "--output {shown} is a directory: give the file to write in it, e.g. {}",
+            path.join("NAME.prom").display()
+        )));
+    }
+    let dir = selfheal_core::atomic::parent_dir(path);
+    if !dir.is_dir() {
+        // Not a usage error: the directory may be created later (a mount).
+        return Err(Failure::NotWritten(format!(
+            "directory {} does not exist (or is not a directory): create it, or fix --output",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A note for stderr when the collector would never read the file.
+pub(crate) fn note(path: &Path) -> Option<String> {
+    if path.extension().is_some_and(|e| e == "prom") {
+        return None;
+    }
+    Some(format!(
+        "note: {} does not end in .prom: node_exporter's textfile collector reads only *.prom files\n",
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_usage_errors_and_missing_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(check(Some(dir.path())), Err(Failure::Usage(_))));
+        let slash = format!("{}/x/", dir.path().display());
+        assert!(matches!(
+            check(Some(Path::new(&slash))),
+            Err(Failure::Usage(_))
+        ));
+        let missing = dir.path().join("missing/x.prom");
+        let Err(Failure::NotWritten(why)) = check(Some(&missing)) else {
+            panic!("a missing directory must be a failed write");
+        };
+        assert!(why.contains("missing"), "{why}");
+        assert!(check(Some(&dir.path().join("x.prom"))).is_ok());
+        assert!(check(Some(Path::new("x.prom"))).is_ok());
+    }
+
+    #[test]
+    fn a_name_the_collector_ignores_gets_a_note() {
+        assert!(note(Path::new("/d/x.prom")).is_none());
+        assert!(note(Path::new("/d/x.txt")).unwrap().contains("*.prom"));
+    }
+}
