@@ -134,13 +134,14 @@ fn json_output_carries_the_decision_object() {
 fn failing_and_hanging_commands_are_failures_that_count() {
     let dir = tempdir().unwrap();
     let pidfile = dir.path().join("grandchild.pid");
+    // 2 s leaves a loaded machine time to start sh and write the pidfile.
     let hang = format!("sleep 600 & echo $! > '{}'; wait", pidfile.display());
     for (name, argv) in [
         ("a", vec!["sh", "-c", "exit 4"]),
         ("c", vec!["sh", "-c", hang.as_str()]),
     ] {
         guard(dir.path())
-            .args(["--name", name, "--timeout", "300ms", "--"])
+            .args(["--name", name, "--timeout", "2s", "--"])
             .args(argv)
             .run()
             .expect_code(2)
@@ -155,7 +156,7 @@ fn failing_and_hanging_commands_are_failures_that_count() {
     }
     let log = audit(dir.path());
     assert_eq!(log[0]["exit_status"], 4);
-    assert_eq!(log[1]["outcome"], "timed out after 300ms");
+    assert_eq!(log[1]["outcome"], "timed out after 2s");
     // The hanging command's whole process group was killed.
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();

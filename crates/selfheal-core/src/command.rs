@@ -195,7 +195,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pidfile = dir.path().join("grandchild.pid");
         let script = format!("sleep 600 & echo $! > {}; wait", pidfile.display());
-        let spec = Spec::new(argv(&["sh", "-c", &script]), Duration::from_millis(300));
+        // 2 s leaves a loaded machine time to start sh and write the pidfile.
+        let spec = Spec::new(argv(&["sh", "-c", &script]), Duration::from_secs(2));
         let done = run(&spec).unwrap();
         assert!(done.timed_out());
         assert!(done.elapsed < Duration::from_secs(5), "{:?}", done.elapsed);
