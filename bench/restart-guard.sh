@@ -15,9 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${1:-500}
-for tool in hyperfine jq flock; do
+for tool in hyperfine jq flock bc; do
     command -v "$tool" >/dev/null || {
-        echo "bench: $tool is missing (apt-get install hyperfine jq util-linux)" >&2
+        echo "bench: $tool is missing (apt-get install hyperfine jq bc util-linux)" >&2
         exit 3
     }
 done
