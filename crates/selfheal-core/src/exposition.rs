@@ -4,15 +4,16 @@
 //!
 //! Errors are what the collector rejects (a parse error or a timestamp skips
 //! the whole file), what it drops silently (a duplicate series, a name that
-//! collides with a histogram's `_bucket`), what crashes it (a `__` label),
-//! and histograms or summaries that break the format's MUSTs (buckets
-//! ascending and cumulative, a `+Inf` bucket equal to `_count`, `_sum` and
-//! `_count` present). Warnings are `promtool check metrics`' lint problems
+//! collides with a histogram's `_bucket`, one it exports itself), what
+//! crashes it (a `__` label), and histograms or summaries that break the
+//! format's MUSTs (buckets ascending and cumulative, a `+Inf` bucket equal
+//! to `_count`, `_sum` and `_count` present). Warnings are `promtool check metrics`' lint problems
 //! (no HELP, a counter without `_total`, ...): the collector accepts those.
 //!
 //! One pass over the text; a sample line allocates nothing, and a series
 //! costs 16 bytes of memory unless [`parse`] is asked to keep samples.
 
+mod exporter;
 #[cfg(test)]
 mod go_quirks;
 mod lex;

@@ -99,3 +99,15 @@ fn an_invalid_escape_is_quoted_as_the_character_written() {
     let message = &check("# HELP a x\\\u{e9}\na 1\n").problems[0].message;
     assert!(message.contains("'\\\u{e9}'"), "{message}");
 }
+
+#[test]
+fn names_node_exporter_exports_itself_are_errors() {
+    // Served in place of the collector's own: it would hide broken files.
+    assert_eq!(
+        errors("node_textfile_scrape_error 0\n"),
+        vec![(1, "exporter-name")]
+    );
+    let text = "# HELP go_goroutines G.\n# TYPE go_goroutines gauge\ngo_goroutines{a=\"b\"} 1\n";
+    assert_eq!(errors(text), vec![(1, "exporter-name")]);
+    assert_eq!(errors("# HELP go_goroutines \n"), vec![]);
+}

@@ -242,6 +242,7 @@ impl<'a> Parser<'a> {
         for index in 0..self.families.len() {
             self.check_groups(index);
             self.check_collisions(index);
+            self.check_exporter_name(index);
             if self.families[index].series > 0 {
                 super::lint::family(&self.families[index], &mut self.problems);
             }
@@ -293,6 +294,20 @@ fn unknown_type(word: &str) -> String {
         );
     }
     format!("unknown metric type {word:?}: use counter, gauge, histogram, summary or untyped")
+}
+
+impl Parser<'_> {
+    fn check_exporter_name(&mut self, index: usize) {
+        let family = &self.families[index];
+        if family.series == 0 || !super::exporter::owns(family.name) {
+            return;
+        }
+        let why = format!(
+            "node_exporter exports {} itself: it drops this family with only a log line, or serves it in place of its own; rename it",
+            family.name
+        );
+        self.error(family.line, Rule::ExporterName, why);
+    }
 }
 
 /// A label name given twice. Pairwise: label sets are small, and unequal

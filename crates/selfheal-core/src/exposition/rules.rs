@@ -37,6 +37,8 @@ pub enum Rule {
     DuplicateSeries,
     /// A family named like another's `_bucket`/`_sum`/`_count`.
     NameCollision,
+    /// A name node_exporter exports itself (`node_textfile_scrape_error`).
+    ExporterName,
     Histogram,
     Summary,
     // Lint problems, as promtool 2.42 reports them.
@@ -76,6 +78,7 @@ impl Rule {
             Rule::SeriesName => "series-name",
             Rule::DuplicateSeries => "duplicate-series",
             Rule::NameCollision => "name-collision",
+            Rule::ExporterName => "exporter-name",
             Rule::Histogram => "histogram",
             Rule::Summary => "summary",
             Rule::NoHelp => "no-help",
