@@ -16,12 +16,14 @@ pub(crate) fn to_text(json: &str, labels: &[(String, String)]) -> Result<String,
     let families = list
         .iter()
         .enumerate()
-        .map(|(index, value)| family(value).map_err(|why| format!("metrics[{index}]: {why}")))
+        .map(|(index, value)| {
+            family(value, labels).map_err(|why| format!("metrics[{index}]: {why}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(metrics::render_prom(&families, labels))
 }
 
-fn family(value: &Value) -> Result<MetricFamily, String> {
+fn family(value: &Value, extra: &[(String, String)]) -> Result<MetricFamily, String> {
     let name = text(value, "name")?;
     if !metrics::is_metric_name(name) {
         return Err(format!("{name:?} is not a metric name"));
@@ -43,7 +45,7 @@ fn family(value: &Value) -> Result<MetricFamily, String> {
         .ok_or("no \"samples\" array")?
         .iter()
         .enumerate()
-        .map(|(index, s)| sample(s).map_err(|why| format!("samples[{index}]: {why}")))
+        .map(|(index, s)| sample(s, extra).map_err(|why| format!("samples[{index}]: {why}")))
         .collect::<Result<Vec<_>, _>>()?;
     // A struct literal, not MetricFamily::new: bad input must be an error
     // (the validator reports it), never a panic.
@@ -67,12 +69,17 @@ fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, String> {
         .ok_or_else(|| format!("no {key:?} string"))
 }
 
-fn sample(value: &Value) -> Result<Sample, String> {
+fn sample(value: &Value, extra: &[(String, String)]) -> Result<Sample, String> {
     let mut labels = Vec::new();
     if let Some(map) = value.get("labels").and_then(Value::as_object) {
         for (name, v) in map {
             if !metrics::is_label_name(name) {
                 return Err(format!("{name:?} is not a label name"));
+            }
+            if extra.iter().any(|(key, _)| key == name) {
+                return Err(format!(
+                    "the report already has label {name:?}: --label {name} would give it twice"
+                ));
             }
             let v = v
                 .as_str()
@@ -112,5 +119,11 @@ mod tests {
         assert!(to_text("{", &[]).unwrap_err().contains("JSON"));
         let bad = r#"{"metrics":[{"name":"9x","type":"gauge","samples":[]}]}"#;
         assert!(to_text(bad, &[]).unwrap_err().contains("metrics[0]"));
+        let labelled = r#"{"metrics":[{"name":"x","type":"gauge","samples":[{"labels":{"host":"a"},"value":1}]}]}"#;
+        let why = to_text(labelled, &[("host".into(), "b".into())]).unwrap_err();
+        assert!(
+            why.contains("samples[0]: the report already has label \"host\""),
+            "{why}"
+        );
     }
 }
