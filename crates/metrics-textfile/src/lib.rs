@@ -103,7 +103,7 @@ pub struct Cli {
 
     /// How long CMD may run (e.g. 30s, 2m); after that its process group
     /// is killed and nothing is written
-    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "30s", env = "METRICS_TEXTFILE_TIMEOUT")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "30s", env = "METRICS_TEXTFILE_TIMEOUT")]
     pub timeout: Duration,
 
     /// Write even an input without samples (by default refused: every
@@ -142,6 +142,17 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((key.to_owned(), value.to_owned()))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = duration::parse(text)?;
+    if timeout.is_zero() {
+        // Every run would time out: a typo, never a choice.
+        return Err(format!(
+            "{text} leaves CMD no time to run: give a deadline such as 30s"
+        ));
+    }
+    Ok(timeout)
 }
 
 fn parse_exit_code(text: &str) -> Result<i32, String> {

@@ -229,7 +229,8 @@ fn format_json_and_prom_describe_the_run() {
 fn bad_values_are_usage_errors_that_quote_the_value() {
     let dir = tempdir().expect("tempdir");
     let target = dir.path().join("x.prom");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
+        (&["--timeout", "0s"], "0s leaves CMD no time to run"),
         (&["--accept-exit", "0,300"], "\"300\" is not an exit code"),
         (&["--accept-exit", "-1"], "\"-1\" is not an exit code"),
         (&["--accept-exit", "ok"], "\"ok\" is not an exit code"),
