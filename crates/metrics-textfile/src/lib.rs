@@ -214,8 +214,14 @@ fn deliver(cli: &Cli, text: &str) -> Result<Done, Failure> {
             bytes: Some(written.bytes),
         }),
         Err(textfile::Error::Invalid(problems)) => Err(Failure::Invalid(problems)),
+        Err(textfile::Error::Empty) => Err(empty()),
         Err(other) => Err(Failure::NotWritten(other.to_string())),
     }
+}
+
+fn empty() -> Failure {
+    let why = textfile::Error::Empty;
+    Failure::NotWritten(format!("{why} (--allow-empty writes it anyway)"))
 }
 
 fn check_only(text: &str, options: Options) -> Result<Done, Failure> {
@@ -224,7 +230,7 @@ fn check_only(text: &str, options: Options) -> Result<Done, Failure> {
         return Err(Failure::Invalid(checked.problems));
     }
     if checked.series() == 0 && !options.allow_empty {
-        return Err(Failure::NotWritten(textfile::Error::Empty.to_string()));
+        return Err(empty());
     }
     Ok(Done {
         series: checked.series(),

@@ -94,7 +94,8 @@ fn empty_input_leaves_the_old_file_unless_allowed() {
         let run = target
             .write(empty, &[])
             .expect_code(2)
-            .stdout_has("no samples");
+            .stdout_has("no samples")
+            .stdout_has("--allow-empty writes it anyway");
         target.assert_untouched(&run);
     }
     target.write("", &["--allow-empty"]).expect_code(0);
