@@ -111,3 +111,18 @@ fn names_node_exporter_exports_itself_are_errors() {
     assert_eq!(errors(text), vec![(1, "exporter-name")]);
     assert_eq!(errors("# HELP go_goroutines \n"), vec![]);
 }
+
+#[test]
+fn a_repeated_quantile_is_found_in_any_order_and_reported_at_the_repeat() {
+    let head = "# HELP s S.\n# TYPE s summary\n";
+    let tail = "s_sum 1\ns_count 2\n";
+    let text = format!(
+        "{head}s{{quantile=\"0.9\"}} 1\ns{{quantile=\"0.5\"}} 1\ns{{quantile=\"0.90\"}} 1\n{tail}"
+    );
+    assert_eq!(errors(&text), vec![(5, "summary")]);
+    let message = &check(&text).problems[0].message;
+    assert!(message.contains("repeats the one on line 3"), "{message}");
+    // -0 and 0 are one map key in Go.
+    let text = format!("{head}s{{quantile=\"0\"}} 1\ns{{quantile=\"-0\"}} 1\n{tail}");
+    assert_eq!(errors(&text), vec![(4, "summary")]);
+}
