@@ -126,3 +126,14 @@ fn a_repeated_quantile_is_found_in_any_order_and_reported_at_the_repeat() {
     let text = format!("{head}s{{quantile=\"0\"}} 1\ns{{quantile=\"-0\"}} 1\n{tail}");
     assert_eq!(errors(&text), vec![(4, "summary")]);
 }
+
+#[test]
+fn a_repeated_label_is_found_among_many() {
+    let many: Vec<String> = (0..100).map(|i| format!("l{i}=\"v\"")).collect();
+    let text = format!("a{{{},l42=\"w\"}} 1\n", many.join(","));
+    assert_eq!(errors(&text), vec![(1, "duplicate-label")]);
+    let message = &check(&text).problems[0].message;
+    assert!(message.contains("\"l42\""), "{message}");
+    let text = format!("a{{{}}} 1\n", many.join(","));
+    assert_eq!(errors(&text), vec![]);
+}

@@ -310,9 +310,15 @@ impl Parser<'_> {
     }
 }
 
-/// A label name given twice. Pairwise: label sets are small, and unequal
-/// lengths make most comparisons free.
+/// A label name given twice. Pairwise for the usual handful of labels,
+/// where unequal lengths make most comparisons free; sorted for many, so a
+/// line with thousands of labels is not quadratic.
 fn repeated_label<'a>(labels: &[(&'a str, &'a str)]) -> Option<&'a str> {
+    if labels.len() > 32 {
+        let mut names: Vec<&str> = labels.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        return names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]);
+    }
     labels
         .iter()
         .enumerate()
