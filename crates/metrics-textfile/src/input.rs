@@ -48,16 +48,9 @@ fn produce(cli: &Cli) -> Result<Vec<u8>, Failure> {
         return Ok(finished.stdout);
     }
     let accepted: Vec<String> = cli.accept_exit.iter().map(ToString::to_string).collect();
-    let how = if finished.timed_out() {
-        format!(
-            "timed out after {}",
-            selfheal_core::duration::human(cli.timeout)
-        )
-    } else {
-        finished.describe()
-    };
     Err(Failure::NotWritten(format!(
-        "producer {program} {how} (accepted exit codes: {}): its output is not trusted",
+        "producer {program} {} (accepted exit codes: {}): its output is not trusted",
+        finished.describe(),
         accepted.join(",")
     )))
 }

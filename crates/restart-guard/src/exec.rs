@@ -6,7 +6,6 @@
 use crate::audit::Decision;
 use crate::cli::GuardArgs;
 use selfheal_core::command::{self, Spec};
-use selfheal_core::duration;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -111,11 +110,7 @@ pub fn run(argv: Vec<OsString>, timeout: Duration, env: &[(OsString, OsString)])
         Ok(done) => Ran {
             ok: done.status.is_some_and(|s| s.success()),
             exit_status: done.status.and_then(|s| s.code()),
-            outcome: if done.timed_out() {
-                format!("timed out after {}", duration::human(timeout))
-            } else {
-                done.describe()
-            },
+            outcome: done.describe(),
             duration: done.elapsed,
         },
         Err(err) => Ran {

@@ -48,8 +48,13 @@ impl Spec {
 pub struct Finished {
     /// `None` when the command was killed for running past its deadline.
     pub status: Option<ExitStatus>,
+    /// When the deadline passed after the command itself had exited, while
+    /// a process it started still held its stdout open: that exit status.
+    pub exited_holding_stdout: Option<ExitStatus>,
     pub stdout: Vec<u8>,
     pub elapsed: Duration,
+    /// The deadline it was given, for messages.
+    pub timeout: Duration,
 }
 
 impl Finished {
@@ -58,17 +63,26 @@ impl Finished {
         self.status.is_none()
     }
 
-    /// `exit 0`, `exit 3`, `killed by signal 9`, or `timed out`.
+    /// `exit 0`, `exit 3`, `killed by signal 9`, or `timed out after 2m`.
     #[must_use]
     pub fn describe(&self) -> String {
-        match self.status {
-            None => "timed out".into(),
-            Some(s) => match (s.code(), s.signal()) {
-                (Some(code), _) => format!("exit {code}"),
-                (None, Some(sig)) => format!("killed by signal {sig}"),
-                (None, None) => "ended oddly".into(),
-            },
+        let limit = crate::duration::human(self.timeout);
+        match (self.status, self.exited_holding_stdout) {
+            (Some(status), _) => describe_status(status),
+            (None, Some(leader)) => format!(
+                "timed out after {limit}: it ended ({}) but a process it started kept its output open",
+                describe_status(leader)
+            ),
+            (None, None) => format!("timed out after {limit}"),
         }
+    }
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        (None, None) => "ended oddly".into(),
     }
 }
 
@@ -121,6 +135,7 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
         }
         _ => Some(Vec::new()),
     };
+    let exited = status;
     let (status, stdout) = if let (Some(status), Some(stdout)) = (status, stdout) {
         (Some(status), stdout)
     } else {
@@ -129,8 +144,10 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
     };
     Ok(Finished {
         status,
+        exited_holding_stdout: if status.is_none() { exited } else { None },
         stdout,
         elapsed: started.elapsed(),
+        timeout: spec.timeout,
     })
 }
 
@@ -224,6 +241,10 @@ mod tests {
         spec.capture_stdout = true;
         let done = run(&spec).unwrap();
         assert!(done.timed_out(), "{}", done.describe());
+        assert_eq!(
+            done.describe(),
+            "timed out after 300ms: it ended (exit 0) but a process it started kept its output open"
+        );
     }
 
     #[test]
