@@ -155,9 +155,11 @@ fn wait_until(
     child: &mut std::process::Child,
     deadline: Instant,
 ) -> io::Result<Option<ExitStatus>> {
-    // Start polling fast: a quick command (`systemctl restart` of a small
-    // unit, `true` in a benchmark) is done in well under a millisecond, and
-    // a first 1 ms sleep was half of restart-guard's whole decision path.
+    // A pidfd turns readable the instant the child exits, so a quick
+    // command (`true`, a small `systemctl restart`) costs no sleep overshoot.
+    let pidfd = rustix::process::Pid::from_raw(child.id().cast_signed()).and_then(|pid| {
+        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+    });
     let mut pause = Duration::from_micros(50);
     loop {
         if let Some(status) = child.try_wait()? {
@@ -167,9 +169,25 @@ fn wait_until(
         if left.is_zero() {
             return Ok(None);
         }
-        std::thread::sleep(pause.min(left));
-        pause = (pause * 2).min(Duration::from_millis(20));
+        if let Some(fd) = &pidfd {
+            wait_readable(fd, left);
+        } else {
+            // Kernels before 5.3 have no pidfd: poll with a growing pause.
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
     }
+}
+
+fn wait_readable(fd: &rustix::fd::OwnedFd, limit: Duration) {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let timeout = Timespec {
+        tv_sec: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(limit.subsec_nanos()),
+    };
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    // EINTR or a spurious wake-up just means another look at try_wait.
+    let _ = poll(&mut fds, Some(&timeout));
 }
 
 fn kill_group(group: rustix::process::Pid, child: &mut std::process::Child) {
