@@ -5,6 +5,8 @@
 // Assertions return the run for chaining; dropping it after the last one is normal.
 #![allow(clippy::must_use_candidate, clippy::return_self_not_must_use)]
 
+pub mod contract;
+
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,10 @@
+//! The command-line contract every selfheal binary keeps.
+
+use selfheal_test_support::contract;
+
+const BIN: &str = env!("CARGO_BIN_EXE_metrics-textfile");
+
+#[test]
+fn usage_errors_exit_3_and_help_teaches() {
+    contract::assert_cli_contract(BIN, "metrics-textfile", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,15 @@
+//! The command-line contract every selfheal binary keeps.
+
+use selfheal_test_support::contract;
+
+const BIN: &str = env!("CARGO_BIN_EXE_port-reaper");
+
+#[test]
+fn usage_errors_exit_3_and_help_teaches() {
+    contract::assert_cli_contract(BIN, "port-reaper", env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn says_it_is_not_implemented_yet() {
+    contract::assert_not_implemented(BIN, "port-reaper", "PORT");
+}

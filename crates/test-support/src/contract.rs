@@ -1,0 +1,50 @@
+//! The command-line contract every selfheal binary keeps (README "Exit
+//! codes"), checked against the real binary by each tool's own test: a usage
+//! error exits 3, never 2, so a typo in a timer unit cannot look CRITICAL and
+//! trigger a restart; `--help` teaches and exits 0; `--version` works.
+
+use crate::Cmd;
+
+/// Checks usage errors, `--help` and `--version` of the binary at `bin`.
+#[track_caller]
+pub fn assert_cli_contract(bin: &str, name: &str, version: &str) {
+    Cmd::new(bin)
+        .arg("--no-such-flag")
+        .run()
+        .expect_code(3)
+        .stderr_has("--no-such-flag");
+    Cmd::new(bin)
+        .args(["--format", "yaml"])
+        .run()
+        .expect_code(3)
+        .stderr_has("yaml");
+    Cmd::new(bin)
+        .arg("--help")
+        .run()
+        .expect_code(0)
+        .stdout_has("Exit codes")
+        .stdout_has("Example")
+        .stdout_has(&format!("{name} "));
+    Cmd::new(bin)
+        .arg("--version")
+        .run()
+        .expect_code(0)
+        .stdout_has(&format!("{name} {version}"));
+}
+
+/// A tool not built yet must say so, as UNKNOWN (exit 3), in text and JSON.
+#[track_caller]
+pub fn assert_not_implemented(bin: &str, name: &str, label: &str) {
+    Cmd::new(bin)
+        .run()
+        .expect_code(3)
+        .stdout_has(&format!("{label} UNKNOWN - not implemented yet"));
+    let run = Cmd::new(bin)
+        .args(["--format", "json"])
+        .run()
+        .expect_code(3);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("--format json is not JSON ({e})\n{run}"));
+    assert_eq!(json["tool"], name, "{run}");
+    assert_eq!(json["status"], "unknown", "{run}");
+}
