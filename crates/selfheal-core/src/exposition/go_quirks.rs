@@ -2,22 +2,8 @@
 //! text differently from how it looks; each was checked against the real
 //! tools and is pinned in metrics-textfile's conformance corpus too.
 
+use super::tests::{errors, problems};
 use super::*;
-
-fn problems(text: &str) -> Vec<(usize, &'static str)> {
-    check(text)
-        .problems
-        .iter()
-        .map(|p| (p.line, p.rule.name()))
-        .collect()
-}
-
-fn errors(text: &str) -> Vec<(usize, &'static str)> {
-    check(text)
-        .errors()
-        .map(|p| (p.line, p.rule.name()))
-        .collect()
-}
 
 const HISTOGRAM: &str = "# HELP h_seconds H.\n# TYPE h_seconds histogram\n";
 

@@ -5,7 +5,7 @@
 use super::*;
 
 /// `(line, rule name)` of every problem.
-fn problems(text: &str) -> Vec<(usize, &'static str)> {
+pub(super) fn problems(text: &str) -> Vec<(usize, &'static str)> {
     check(text)
         .problems
         .iter()
@@ -13,7 +13,7 @@ fn problems(text: &str) -> Vec<(usize, &'static str)> {
         .collect()
 }
 
-fn errors(text: &str) -> Vec<(usize, &'static str)> {
+pub(super) fn errors(text: &str) -> Vec<(usize, &'static str)> {
     check(text)
         .errors()
         .map(|p| (p.line, p.rule.name()))
