@@ -58,9 +58,9 @@ accepted code: a producer that crashes half-way cannot leave a valid-looking pre
 unchanged), 3 bad arguments.\n\n\
 Examples:\n  \
 metrics-textfile --output /var/lib/node_exporter/textfile/ollama.prom < metrics.prom\n  \
-metrics-textfile --output /var/lib/node_exporter/textfile/gpu.prom --accept-exit 0,1,2 -- gpu-probe --format prom\n  \
+metrics-textfile --output /var/lib/node_exporter/textfile/restart_guard.prom --accept-exit 0,1,2 -- restart-guard status --format prom\n  \
 metrics-textfile --check < metrics.prom\n  \
-ollama-frozen-check --format json | metrics-textfile --from json --label host=box1 --output ollama.prom",
+restart-guard status --format json | metrics-textfile --from json --label host=box1 --output restart_guard.prom",
     group(ArgGroup::new("action").required(true).args(["output", "check"]))
 )]
 pub struct Cli {
