@@ -32,50 +32,32 @@ fn usage_errors_exit_3_never_2() {
         .run()
         .expect_code(3)
         .stdout_has("invalid name");
-    guard(dir.path())
-        .args([
-            "--name",
-            "x",
-            "--cooldown",
-            "5m",
-            "--backoff-max",
-            "1m",
-            "--",
-            "true",
-        ])
-        .run()
-        .expect_code(3)
-        .stdout_has("--backoff-max (1m) must be at least --cooldown (5m)");
-    guard(dir.path())
-        .args([
-            "--name",
-            "x",
-            "--cooldown",
-            "0s",
-            "--backoff-max",
-            "1m",
-            "--",
-            "true",
-        ])
-        .run()
-        .expect_code(3)
-        .stdout_has("--backoff-max needs a --cooldown above 0s");
-    guard(dir.path())
-        .args(["--name", "x", "--per", "0s", "--", "true"])
-        .run()
-        .expect_code(3)
-        .stdout_has("--per must be longer than 0s");
-    guard(dir.path())
-        .args(["--name", "x", "--timeout", "0s", "--", "true"])
-        .run()
-        .expect_code(3)
-        .stdout_has("--timeout must be longer than 0s");
-    guard(dir.path())
-        .args(["--name", "x", "--verify", "true", "--verify-timeout", "0s"])
-        .args(["--", "true"])
-        .run()
-        .expect_code(3)
-        .stdout_has("--verify-timeout must be longer than 0s");
+    // Policy values clap accepts but restart-guard refuses, and why.
+    let refused: [(&[&str], &str); 5] = [
+        (
+            &["--cooldown", "5m", "--backoff-max", "1m"],
+            "--backoff-max (1m) must be at least --cooldown (5m)",
+        ),
+        (
+            &["--cooldown", "0s", "--backoff-max", "1m"],
+            "--backoff-max needs a --cooldown above 0s",
+        ),
+        (&["--per", "0s"], "--per must be longer than 0s"),
+        (&["--timeout", "0s"], "--timeout must be longer than 0s"),
+        (
+            &["--verify", "true", "--verify-timeout", "0s"],
+            "--verify-timeout must be longer than 0s",
+        ),
+    ];
+    for (policy, message) in refused {
+        guard(dir.path())
+            .args(["--name", "x"])
+            .args(policy)
+            .args(["--", "true"])
+            .run()
+            .expect_code(3)
+            .stdout_has(message);
+    }
     assert!(!dir.path().join("restart-guard.audit.jsonl").exists());
 }
 
