@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{BIN, raw};
+use common::raw;
 use selfheal_test_support::tempdir;
 use serde_json::Value;
 use std::path::Path;
@@ -178,9 +178,9 @@ fn check_name(dir: &Path, name: &str) {
         "{name}: CMD ran {runs} times but {attempts} attempts recorded"
     );
     // A run that is not killed picks up any attempt a killed run left pending.
-    let out = std::process::Command::new(BIN)
-        .env("SELFHEAL_STATE_DIR", dir)
-        .args([
+    let out = raw(
+        dir,
+        &[
             "--name",
             name,
             "--max",
@@ -191,9 +191,10 @@ fn check_name(dir: &Path, name: &str) {
             "10s",
             "--",
             "true",
-        ])
-        .output()
-        .unwrap();
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(matches!(out.status.code(), Some(0 | 2)), "{name}: {out:?}");
     let attempt_lines: Vec<Value> = audit_lines(dir)
         .into_iter()

@@ -49,21 +49,26 @@ pub struct Cmd {
     stdin: Option<Vec<u8>>,
 }
 
+/// A plain `Command` for `program` that does not inherit a developer's
+/// selfheal settings, for tests that spawn many processes or kill them.
+pub fn clean_command(program: impl AsRef<OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for var in [
+        "SELFHEAL_FORMAT",
+        "SELFHEAL_TEXTFILE",
+        "SELFHEAL_STATE_DIR",
+        "STATE_DIRECTORY",
+        "SELFHEAL_FAKE_CLOCK",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
 impl Cmd {
     pub fn new(program: impl AsRef<OsStr>) -> Self {
-        let mut command = Command::new(program);
-        // Tests must not inherit a developer's settings.
-        for var in [
-            "SELFHEAL_FORMAT",
-            "SELFHEAL_TEXTFILE",
-            "SELFHEAL_STATE_DIR",
-            "STATE_DIRECTORY",
-            "SELFHEAL_FAKE_CLOCK",
-        ] {
-            command.env_remove(var);
-        }
         Cmd {
-            command,
+            command: clean_command(program),
             stdin: None,
         }
     }

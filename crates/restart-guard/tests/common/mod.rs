@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use selfheal_test_support::Cmd;
+use selfheal_test_support::{Cmd, clean_command};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,12 +18,10 @@ pub fn guard(dir: &Path) -> Cmd {
 
 /// The same as a plain `Command`, for tests that spawn many at once or kill.
 pub fn raw(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = clean_command(BIN);
     command
         .env("SELFHEAL_STATE_DIR", dir)
         .args(args)
-        .env_remove("SELFHEAL_FAKE_CLOCK")
-        .env_remove("SELFHEAL_FORMAT")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
