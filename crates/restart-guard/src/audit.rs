@@ -120,13 +120,20 @@ pub fn append(path: &Path, record: &Record) -> io::Result<()> {
     // step: unlocked, a reader can see another writer's line half copied
     // and add a needless empty line. Held for microseconds, not the fsync.
     file.lock().map_err(context)?;
+    let was_empty = file.metadata().map_err(context)?.len() == 0;
     if !ends_with_newline(&file).map_err(context)? {
         line.insert(0, '\n');
     }
     // One write call: O_APPEND makes it land whole at the end of the file.
     (&file).write_all(line.as_bytes()).map_err(context)?;
     file.unlock().map_err(context)?;
-    file.sync_data().map_err(context)
+    file.sync_data().map_err(context)?;
+    if was_empty {
+        // A log this call may have created exists durably only once its
+        // directory entry is synced too.
+        selfheal_core::atomic::sync_dir(&selfheal_core::atomic::parent_dir(path))?;
+    }
+    Ok(())
 }
 
 /// Fails if the log cannot be opened for appending (missing directory,
