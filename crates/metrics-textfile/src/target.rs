@@ -3,28 +3,28 @@
 //! failed write (exit 2) that a timer would retry forever.
 
 use crate::outcome::Failure;
+use selfheal_core::textfile::{self, TargetProblem};
 use std::path::Path;
 
 pub(crate) fn check(output: Option<&Path>) -> Result<(), Failure> {
     let Some(path) = output else {
         return Ok(());
     };
-    let shown = path.display();
-    if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.is_dir() {
-        return Err(Failure::Usage(format!(
-            "--output {shown} is a directory: give the file to write in it, e.g. {}",
+    match textfile::check_target(path) {
+        // An unwritable directory is left to the write itself, which reports
+        // its exact error and keeps the old file.
+        Ok(()) | Err(TargetProblem::NotWritable { .. }) => Ok(()),
+        Err(TargetProblem::IsDirectory) => Err(Failure::Usage(format!(
+            "--output {} is a directory: give the file to write in it, e.g. {}",
+            path.display(),
             path.join("NAME.prom").display()
-        )));
-    }
-    let dir = selfheal_core::atomic::parent_dir(path);
-    if !dir.is_dir() {
+        ))),
         // Not a usage error: the directory may be created later (a mount).
-        return Err(Failure::NotWritten(format!(
+        Err(TargetProblem::NoDirectory { dir, .. }) => Err(Failure::NotWritten(format!(
             "directory {} does not exist (or is not a directory): create it, or fix --output",
             dir.display()
-        )));
+        ))),
     }
-    Ok(())
 }
 
 /// A note for stderr when the collector would never read the file.

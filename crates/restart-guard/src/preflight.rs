@@ -5,8 +5,8 @@
 use crate::cli::{Argv, GuardArgs};
 use crate::exec;
 use anyhow::Context as _;
-use rustix::fs::Access;
 use selfheal_core::cli::OutputArgs;
+use selfheal_core::textfile::{self, TargetProblem};
 use std::ffi::OsString;
 
 /// Every check, in the order a user would fix them.
@@ -66,26 +66,21 @@ fn textfile(output: &OutputArgs) -> anyhow::Result<()> {
     let Some(path) = &output.textfile else {
         return Ok(());
     };
-    if path.is_dir() {
-        anyhow::bail!(
+    match textfile::check_target(path) {
+        Ok(()) => Ok(()),
+        Err(TargetProblem::IsDirectory) => anyhow::bail!(
             "--textfile {} is a directory: give a file name such as {}",
             path.display(),
             path.join("restart_guard.prom").display()
-        );
+        ),
+        Err(
+            TargetProblem::NoDirectory { dir, error } | TargetProblem::NotWritable { dir, error },
+        ) => Err(error).with_context(|| {
+            format!(
+                "--textfile {}: cannot write into {}; create the directory, fix its permissions or drop --textfile",
+                path.display(),
+                dir.display()
+            )
+        }),
     }
-    let dir = selfheal_core::atomic::parent_dir(path);
-    let is_dir = std::fs::metadata(&dir).map(|m| m.is_dir());
-    let usable = match is_dir {
-        Ok(true) => rustix::fs::access(&dir, Access::WRITE_OK | Access::EXEC_OK)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error())),
-        Ok(false) => Err(std::io::Error::other("not a directory")),
-        Err(e) => Err(e),
-    };
-    usable.with_context(|| {
-        format!(
-            "--textfile {}: cannot write into {}; create the directory, fix its permissions or drop --textfile",
-            path.display(),
-            dir.display()
-        )
-    })
 }

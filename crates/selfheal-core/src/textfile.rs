@@ -11,7 +11,7 @@ use crate::atomic;
 use crate::exposition::{self, Problem};
 use std::fmt;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Mode of written textfiles: node_exporter usually runs as another user.
 pub const DEFAULT_MODE: u32 = 0o644;
@@ -124,6 +124,41 @@ pub fn write_with(path: &Path, text: &str, options: &Options) -> Result<Written,
     })
 }
 
+/// Why a textfile path cannot be written, found before any work is done.
+#[derive(Debug)]
+pub enum TargetProblem {
+    /// The path names a directory, or ends in `/`.
+    IsDirectory,
+    /// Its directory is missing or is not a directory.
+    NoDirectory { dir: PathBuf, error: io::Error },
+    /// Its directory exists but this process cannot create files in it
+    /// (permissions, a read-only filesystem).
+    NotWritable { dir: PathBuf, error: io::Error },
+}
+
+/// Checks that `path` could be written, without writing anything: tools
+/// call it before they act, so a bad `--textfile`/`--output` is reported
+/// up front rather than after a restart ran or a producer's work was done.
+pub fn check_target(path: &Path) -> Result<(), TargetProblem> {
+    use rustix::fs::{Access, access};
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.is_dir() {
+        return Err(TargetProblem::IsDirectory);
+    }
+    let dir = atomic::parent_dir(path);
+    match std::fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            let error = io::Error::other("not a directory");
+            return Err(TargetProblem::NoDirectory { dir, error });
+        }
+        Err(error) => return Err(TargetProblem::NoDirectory { dir, error }),
+    }
+    access(&dir, Access::WRITE_OK | Access::EXEC_OK).map_err(|e| TargetProblem::NotWritable {
+        error: io::Error::from_raw_os_error(e.raw_os_error()),
+        dir,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +200,25 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), GOOD);
         write(&path, "").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "");
+    }
+
+    #[test]
+    fn check_target_tells_directories_from_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            check_target(dir.path()),
+            Err(TargetProblem::IsDirectory)
+        ));
+        let slash = format!("{}/new/", dir.path().display());
+        assert!(matches!(
+            check_target(Path::new(&slash)),
+            Err(TargetProblem::IsDirectory)
+        ));
+        let missing = dir.path().join("missing/x.prom");
+        assert!(matches!(
+            check_target(&missing),
+            Err(TargetProblem::NoDirectory { .. })
+        ));
+        assert!(check_target(&dir.path().join("x.prom")).is_ok());
     }
 }
