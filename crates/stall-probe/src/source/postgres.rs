@@ -133,9 +133,18 @@ fn fetch(
         statement_timeout.as_millis().max(1)
     ))
     .map_err(|e| format!("PostgreSQL {target}: {}", error_text(&e)))?;
-    let statement = tx
-        .prepare(sql)
-        .map_err(|e| format!("--query is not valid here: {}", error_text(&e)))?;
+    let invalid = |e: postgres::Error| format!("--query is not valid here: {}", error_text(&e));
+    let mut statement = tx.prepare(sql).map_err(invalid)?;
+    // A parameter of another type (`$1::interval`) is sent as text for
+    // the server to cast.
+    let as_text: Vec<Type> = statement
+        .params()
+        .iter()
+        .map(|t| if fillable(t) { t.clone() } else { Type::TEXT })
+        .collect();
+    if as_text != statement.params() {
+        statement = tx.prepare_typed(sql, &as_text).map_err(invalid)?;
+    }
     let bound = bind(statement.params(), params)?;
     let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(AsRef::as_ref).collect();
     let shape = Shape::of(statement.columns())?;
@@ -158,6 +167,23 @@ fn error_text(err: &postgres::Error) -> String {
     }
     let source = std::error::Error::source(err).map(ToString::to_string);
     source.map_or_else(|| err.to_string(), |s| format!("{err}: {s}"))
+}
+
+fn fillable(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::INT2
+            | Type::INT4
+            | Type::INT8
+            | Type::FLOAT4
+            | Type::FLOAT8
+            | Type::BOOL
+            | Type::TEXT
+            | Type::VARCHAR
+            | Type::BPCHAR
+            | Type::NAME
+            | Type::UNKNOWN
+    )
 }
 
 /// `--param` strings converted to what each `$n` was inferred to be.
