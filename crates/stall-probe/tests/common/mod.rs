@@ -17,6 +17,19 @@ pub fn python(code: &str) -> ChildGuard {
     Cmd::new("python3").args(["-c", code]).spawn()
 }
 
+/// A python3 worker that prints `ready` when set up: returns once it has.
+pub fn python_ready(code: &str) -> ChildGuard {
+    use std::io::BufRead as _;
+    let mut worker = python(code);
+    let stdout = worker.child().stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the worker's stdout");
+    assert_eq!(line.trim(), "ready", "the worker did not start: {code}");
+    worker
+}
+
 /// Polls `check` every 10 ms until it holds or `limit` passes.
 pub fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
