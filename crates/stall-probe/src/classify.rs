@@ -10,7 +10,6 @@
 //!   also dips now and then;
 //! - `stable`: anything else, including a rise that levelled off.
 
-use crate::text::mib;
 use serde::Serialize;
 
 /// One sample, counters cumulative; `t` in seconds from the first.
@@ -285,6 +284,12 @@ fn cpu_rising(points: &[Point], limit: f64, n: &Numbers, rules: &Rules) -> bool 
     let (late_x, late_y): (Vec<f64>, Vec<f64>) =
         cpu_ratios(&points[half..], limit).into_iter().unzip();
     late_x.len() < 2 || fit(&late_x, &late_y).0 >= 0.25 * n.cpu_slope
+}
+
+/// Bytes as MiB with one decimal, e.g. `41.3MiB`, sign kept.
+#[must_use]
+pub fn mib(bytes: f64) -> String {
+    format!("{:.1}MiB", bytes / 1_048_576.0)
 }
 
 #[cfg(test)]

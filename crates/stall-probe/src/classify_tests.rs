@@ -116,6 +116,12 @@ fn demand_counts_time_waiting_for_a_cpu() {
 }
 
 #[test]
+fn mib_rounds_to_a_tenth() {
+    assert_eq!(mib(43_306_189.0), "41.3MiB");
+    assert_eq!(mib(-524_288.0), "-0.5MiB");
+}
+
+#[test]
 fn fit_of_a_line_and_of_a_flat_series() {
     let (slope, r2) = fit(&[0.0, 1.0, 2.0], &[1.0, 3.0, 5.0]);
     assert!((slope - 2.0).abs() < 1e-12 && (r2 - 1.0).abs() < 1e-12);

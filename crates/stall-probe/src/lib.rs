@@ -15,13 +15,11 @@ pub mod advisor;
 pub mod cgroup;
 pub mod classify;
 pub mod cmd;
-pub mod common;
 pub mod history;
 pub mod metrics;
 pub mod procfs;
 pub mod progress;
 pub mod source;
-pub mod text;
 
 use clap::{Parser, Subcommand};
 use selfheal_core::cli::OutputArgs;

@@ -3,7 +3,6 @@
 
 use crate::classify::{Class, Verdict};
 use crate::progress::{Progress, Thresholds};
-use crate::source::unit::UnitInfo;
 use selfheal_core::Report;
 use selfheal_core::Status;
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
@@ -97,18 +96,18 @@ pub fn cpu_seconds(report: &mut Report, key: &str, seconds: f64) {
     .push(&[("key", key)], seconds);
 }
 
-pub fn unit(report: &mut Report, unit: &str, info: &UnitInfo) {
+/// The unit layer: active or not, and systemd's restart counter.
+pub fn unit(report: &mut Report, unit: &str, active: bool, n_restarts: Option<u64>) {
     let key = [("key", unit)];
-    let active = f64::from(u8::from(info.active_state == "active"));
     gauge(
         report,
         "selfheal_stall_probe_unit_active",
         Unit::Count,
         "1 if the systemd unit is active.",
         &key,
-        active,
+        f64::from(u8::from(active)),
     );
-    if let Some(n) = info.n_restarts {
+    if let Some(n) = n_restarts {
         gauge(
             report,
             "selfheal_stall_probe_unit_restarts",

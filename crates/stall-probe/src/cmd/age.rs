@@ -4,8 +4,7 @@
 //! a systemd unit).
 
 use crate::advisor::{self, AdvisorArgs};
-use crate::common::{GateArgs, state_name};
-use crate::history::{self, History, Session};
+use crate::history::{self, GateArgs, History, Session, state_name};
 use crate::progress::{self, Progress, Thresholds};
 use crate::source::file::{self, FileArgs};
 use crate::source::http::{self, HttpArgs};

@@ -6,8 +6,7 @@
 use crate::advisor::{self, AdvisorArgs};
 use crate::cgroup;
 use crate::classify::{self, Class, Point, Rules};
-use crate::common::{GateArgs, state_name};
-use crate::history::{self, Session, TrendSample};
+use crate::history::{self, GateArgs, Session, TrendSample, state_name};
 use crate::procfs;
 use crate::source::target::{Missing, TargetArgs};
 use crate::{TOOL, metrics};

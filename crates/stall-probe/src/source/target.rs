@@ -99,7 +99,12 @@ impl TargetArgs {
         let info = unit::query(&self.systemctl, &unit_name, &self.proc_root)?;
         let (status, line) = unit::judge(&unit_name, &info);
         report.check(Check::new("unit", status, line.clone()));
-        metrics::unit(report, &unit_name, &info);
+        metrics::unit(
+            report,
+            &unit_name,
+            info.active_state == "active",
+            info.n_restarts,
+        );
         if status != Status::Ok {
             return Ok(Err(Missing {
                 key: unit_name,
