@@ -194,6 +194,16 @@ fn wrong_types_slow_queries_and_a_stopped_server_are_unknown() {
         .run()
         .expect_code(3)
         .stdout_has("is numeric, not a time");
+    over_socket(&pg)
+        .args([
+            "--query",
+            "SELECT g::text, now() FROM generate_series(1, 100000) AS g",
+            "--crit",
+            "1m",
+        ])
+        .run()
+        .expect_code(3)
+        .stdout_has("more than 1000 rows");
     let started = std::time::Instant::now();
     over_socket(&pg)
         .args([

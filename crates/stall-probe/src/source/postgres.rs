@@ -7,6 +7,7 @@
 
 use super::pgconf::{self, Secrets};
 use crate::progress::Progress;
+use postgres::fallible_iterator::FallibleIterator as _;
 use postgres::types::{ToSql, Type};
 use postgres::{NoTls, Row};
 use std::path::PathBuf;
@@ -148,13 +149,17 @@ fn fetch(
     let bound = bind(statement.params(), params)?;
     let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(AsRef::as_ref).collect();
     let shape = Shape::of(statement.columns())?;
-    let rows = tx
-        .query(&statement, &refs)
-        .map_err(|e| format!("--query failed: {}", error_text(&e)))?;
+    let failed = |e: postgres::Error| format!("--query failed: {}", error_text(&e));
+    // Read at most one row past the limit, never the whole result.
+    let rows: Vec<Row> = tx
+        .query_raw(&statement, refs)
+        .map_err(failed)?
+        .take(MAX_ROWS + 1)
+        .collect()
+        .map_err(failed)?;
     if rows.len() > MAX_ROWS {
         return Err(format!(
-            "--query returned {} rows, more than {MAX_ROWS}: return one row per key",
-            rows.len()
+            "--query returned more than {MAX_ROWS} rows: return one row per key"
         ));
     }
     rows.iter().map(|row| shape.convert(row)).collect()
