@@ -57,6 +57,7 @@ pub struct TrendArgs {
         help_heading = "Sources"
     )]
     pub cgroup: Option<PathBuf>,
+    /// Where the cgroup v2 hierarchy is mounted
     #[arg(
         long,
         value_name = "DIR",
