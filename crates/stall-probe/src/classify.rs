@@ -1,9 +1,10 @@
 //! The trend classifier, pure: a window of samples in, a class and the
 //! numbers that led there out.
 //!
-//! - `saturated`: every interval wanted at least `--saturated-at` of the
-//!   CPU limit (time on a CPU plus time waiting for one, so a spinning
-//!   process on a busy machine still counts as pinned);
+//! - `saturated`: the window wanted at least `--saturated-at` of the CPU
+//!   limit on average, and no third of it fell more than 10 points below
+//!   (time on a CPU plus time waiting for one, so a spinning process on a
+//!   busy machine still counts as pinned);
 //! - `leaking`: memory that only grows, fits a rising line (R² at least
 //!   `--r2`) and is still growing in the window's second half;
 //! - `growing`: the same sustained rise in CPU use, or in memory that
@@ -32,6 +33,9 @@ pub struct Rules {
     /// Less rise in CPU use (share of the limit) than this is noise.
     pub min_cpu_rise: f64,
 }
+
+/// How far a third of a saturated window may fall below `saturated_at`.
+pub const SATURATED_SLACK: f64 = 0.1;
 
 pub const DEFAULT_RULES: Rules = Rules {
     saturated_at: 0.9,
@@ -120,21 +124,48 @@ pub fn fit(xs: &[f64], ys: &[f64]) -> (f64, f64) {
     (sxy / sxx, (sxy * sxy) / (sxx * syy))
 }
 
+/// CPU wanted as a share of `limit` from point `a` to point `b`.
+fn share(a: &Point, b: &Point, limit: f64) -> f64 {
+    let wanted = match (a.demand_seconds, b.demand_seconds) {
+        (Some(x), Some(y)) => y - x,
+        _ => b.cpu_seconds - a.cpu_seconds,
+    };
+    (wanted / (b.t - a.t) / limit).max(0.0)
+}
+
+/// The lowest CPU share in any third of the window. Thirds rather than
+/// single intervals: the kernel books waiting time when a wait ends and
+/// the probe itself may be scheduled late, so one short interval of a
+/// pinned process can read well under the limit and the next over it.
+fn lowest_third(points: &[Point], limit: f64) -> f64 {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return 0.0;
+    };
+    let span = last.t - first.t;
+    let nearest = |t: f64| {
+        (0..points.len())
+            .min_by(|&a, &b| (points[a].t - t).abs().total_cmp(&(points[b].t - t).abs()))
+            .unwrap_or(0)
+    };
+    let mut cuts: Vec<usize> = (0..=3)
+        .map(|k| nearest(first.t + span * f64::from(k) / 3.0))
+        .collect();
+    cuts.dedup();
+    cuts.windows(2)
+        .filter(|w| points[w[1]].t > points[w[0]].t)
+        .map(|w| share(&points[w[0]], &points[w[1]], limit))
+        .fold(None, |low: Option<f64>, r| {
+            Some(low.map_or(r, |l| l.min(r)))
+        })
+        .unwrap_or(0.0)
+}
+
 /// Per interval: (midpoint, CPU wanted as a share of `limit`).
 fn cpu_ratios(points: &[Point], limit: f64) -> Vec<(f64, f64)> {
     points
         .windows(2)
         .filter(|w| w[1].t > w[0].t)
-        .map(|w| {
-            let wanted = match (w[0].demand_seconds, w[1].demand_seconds) {
-                (Some(a), Some(b)) => b - a,
-                _ => w[1].cpu_seconds - w[0].cpu_seconds,
-            };
-            (
-                f64::midpoint(w[0].t, w[1].t),
-                (wanted / (w[1].t - w[0].t) / limit).max(0.0),
-            )
-        })
+        .map(|w| (f64::midpoint(w[0].t, w[1].t), share(&w[0], &w[1], limit)))
         .collect()
 }
 
@@ -169,16 +200,13 @@ pub fn numbers(points: &[Point], cpu_limit: f64) -> Numbers {
         samples: points.len(),
         span_seconds: span,
         cpu_limit,
-        cpu_mean_ratio: if ry.is_empty() {
-            0.0
+        // Over the whole span, so uneven gaps between runs weigh right.
+        cpu_mean_ratio: if span > 0.0 {
+            share(first, last, cpu_limit)
         } else {
-            ry.iter().sum::<f64>() / ry.len() as f64
-        },
-        cpu_min_ratio: if ry.is_empty() {
             0.0
-        } else {
-            ry.iter().copied().fold(f64::INFINITY, f64::min)
         },
+        cpu_min_ratio: lowest_third(points, cpu_limit),
         cpu_slope,
         cpu_r2,
         memory_first: first.memory,
@@ -215,15 +243,17 @@ pub fn classify(points: &[Point], cpu_limit: f64, rules: &Rules) -> Verdict {
         );
     }
     let pct = |r: f64| format!("{:.0}%", r * 100.0);
-    if n.cpu_min_ratio >= rules.saturated_at {
+    if n.cpu_mean_ratio >= rules.saturated_at
+        && n.cpu_min_ratio >= rules.saturated_at - SATURATED_SLACK
+    {
         return verdict(
             Class::Saturated,
             format!(
-                "saturated: wanted at least {} of its {:.2}-core limit in every interval for {:.0}s (mean {}, threshold {})",
-                pct(n.cpu_min_ratio),
+                "saturated: wanted {} of its {:.2}-core limit over {:.1}s, never below {} in a third of it (threshold {})",
+                pct(n.cpu_mean_ratio),
                 n.cpu_limit,
                 n.span_seconds,
-                pct(n.cpu_mean_ratio),
+                pct(n.cpu_min_ratio),
                 pct(rules.saturated_at)
             ),
         );

@@ -155,11 +155,15 @@ pub fn run(args: &TrendArgs) -> Outcome {
 
 fn probe(args: &TrendArgs, name: &str) -> anyhow::Result<Report> {
     let mut report = TOOL.report();
+    let mut session = Session::open(&args.gate.state, name, &mut report)?;
     let subject = match find(args, &mut report)? {
         Ok(subject) => subject,
-        Err(Missing { key, why }) => return Ok(critical(report, &key, why)),
+        Err(Missing { key, why }) => {
+            let mut report = critical(report, &key, why);
+            finish(args, &mut report, &mut session)?;
+            return Ok(report);
+        }
     };
-    let mut session = Session::open(&args.gate.state, name, &mut report)?;
     let points = match args.sample_for {
         Some(span) => sample_within(args, &subject, span)?,
         None => sample_across(args, &subject, &mut session, &mut report)?,
