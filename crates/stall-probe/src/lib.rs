@@ -37,7 +37,7 @@ Examples:
   stall-probe age --file /run/worker/heartbeat --warn 1m --crit 5m
   stall-probe age --unit trader@BTC.service --sample-for 5s --crit 2m
   stall-probe trend --pid 4242 --sample-for 30s --interval 2s
-  stall-probe age --help      (every source, with examples)";
+  stall-probe age --help    # every source, with more examples";
 
 #[derive(Debug, Parser)]
 #[command(
