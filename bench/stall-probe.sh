@@ -21,6 +21,8 @@ for tool in hyperfine python3 /usr/bin/time; do
 done
 python3 -c 'import psycopg2' 2>/dev/null ||
     { echo "bench: python3 lacks psycopg2 (pip install psycopg2-binary)" >&2; exit 3; }
+# The interpreter itself, not a version manager's shim (pyenv's adds ~0.3 s).
+py=$(python3 -c 'import sys; print(sys.executable)')
 
 cargo build --release --quiet -p stall-probe
 probe=$PWD/target/release/stall-probe
@@ -41,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -U postgres -E UTF8 --locale=C --no-sync --auth-local=trust >/dev/null
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/data" -U postgres -E UTF8 --locale=C --no-sync --auth-local=trust >/dev/null 2>&1
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
     -o "-p $port -k $work -c listen_addresses='' -c fsync=off" start >/dev/null
 export PGHOST=$work PGPORT=$port PGUSER=postgres PGDATABASE=postgres
@@ -53,14 +55,14 @@ CREATE INDEX ON decisions (symbol, decided_at);
 ANALYZE decisions;"
 
 sql="SELECT symbol, max(decided_at) FROM decisions GROUP BY symbol"
-python3 -c 'import time; time.sleep(3600)' &
+"$py" -c 'import time; time.sleep(3600)' &
 worker=$!
 mkdir -p "$work/state" "$work/peer"
 
 age_probe="$probe age --query '$sql' --crit 5m"
-age_peer="python3 $peer age '$sql' 300"
+age_peer="$py $peer age '$sql' 300"
 trend_probe="$probe trend --pid $worker --window 5m --state-dir $work/state"
-trend_peer="python3 $peer trend $worker $work/peer/state.json"
+trend_peer="$py $peer trend $worker $work/peer/state.json"
 
 for cmd in "$age_probe" "$age_peer" "$trend_probe" "$trend_peer"; do
     sh -c "$cmd" >/dev/null || { echo "bench: failed: $cmd" >&2; sh -c "$cmd"; exit 1; }
