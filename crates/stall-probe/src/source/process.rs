@@ -27,6 +27,10 @@ pub fn read(
             ]);
         }
     };
+    // Marks of processes no longer watched (exited, no longer matching) go.
+    history
+        .cpu
+        .retain(|key, _| targets.iter().any(|t| &t.key == key));
     let started = Stamp::now();
     let first = read_all(args, &targets)?;
     let last = match sample_for {
