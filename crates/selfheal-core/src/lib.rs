@@ -12,6 +12,7 @@ pub mod command;
 pub mod duration;
 pub mod exposition;
 pub mod harness;
+pub mod interrupt;
 pub mod metrics;
 pub mod report;
 pub mod state;
