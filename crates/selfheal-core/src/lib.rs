@@ -10,7 +10,6 @@ pub mod cli;
 pub mod clock;
 pub mod command;
 pub mod duration;
-pub mod exposition;
 pub mod metrics;
 pub mod report;
 pub mod state;
