@@ -1,7 +1,8 @@
 //! The contract every selfheal tool shares (see `DESIGN.md`): the status and
 //! exit-code model, the report rendered as one Nagios line, JSON or Prometheus
 //! text, flag durations, crash-safe file replacement, the locked per-name
-//! state store, and the clock that survives wall-clock jumps.
+//! state store, the clock that survives wall-clock jumps, and process control
+//! that never signals a recycled pid.
 //!
 //! A piece lives here as soon as a second tool needs it, never copied.
 
@@ -12,6 +13,8 @@ pub mod command;
 pub mod duration;
 pub mod exposition;
 pub mod metrics;
+pub mod process;
+pub mod procstat;
 pub mod report;
 pub mod state;
 pub mod status;
