@@ -2,7 +2,8 @@
 //! stands on, the status and exit-code model, the report rendered as one
 //! Nagios line, JSON or Prometheus text, flag durations, crash-safe file
 //! replacement, the locked per-name state store, the clock that survives
-//! wall-clock jumps, and stopping children when told to stop.
+//! wall-clock jumps, process control that never signals a recycled pid, and
+//! stopping children when told to stop.
 //!
 //! A piece lives here as soon as a second tool needs it, never copied.
 
@@ -14,6 +15,8 @@ pub mod duration;
 pub mod harness;
 pub mod interrupt;
 pub mod metrics;
+pub mod process;
+pub mod procstat;
 pub mod report;
 pub mod state;
 pub mod status;
