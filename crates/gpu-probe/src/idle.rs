@@ -6,6 +6,7 @@
 
 use crate::snapshot::Gpu;
 use anyhow::Context as _;
+use selfheal_core::Report;
 use selfheal_core::clock::Stamp;
 use selfheal_core::state::{LockWait, StateStore};
 use serde::{Deserialize, Serialize};
@@ -40,7 +41,13 @@ fn state_name(gpu: &Gpu) -> String {
 /// Sets `idle_since`/`idle_seconds` on each idle GPU, and records the
 /// start or end of each spell. The file is written only when a spell
 /// starts or ends, not on every run.
-pub fn track(store: &StateStore, gpus: &mut [Gpu], now: &Stamp) -> anyhow::Result<()> {
+/// A corrupt state file is set aside and noted as a report warning.
+pub fn track(
+    store: &StateStore,
+    gpus: &mut [Gpu],
+    now: &Stamp,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     for gpu in gpus
         .iter_mut()
         .filter(|g| g.utilization_gpu_percent.is_some())
@@ -49,7 +56,7 @@ pub fn track(store: &StateStore, gpus: &mut [Gpu], now: &Stamp) -> anyhow::Resul
         let lock = store
             .lock(&name, LockWait::Upto(LOCK_WAIT))
             .with_context(|| format!("idle state of {}", gpu.describe()))?;
-        let state: IdleState = lock.load()?.into_option().unwrap_or_default();
+        let state: IdleState = lock.load()?.or_default_warning(report);
         match (gpu.idle_holding, state.idle_since) {
             (true, Some(since)) => mark(gpu, &since, now),
             (true, None) => {
@@ -96,17 +103,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
         let mut gpus = [idle_gpu(true)];
-        track(&store, &mut gpus, &at(100.0)).unwrap();
+        track(
+            &store,
+            &mut gpus,
+            &at(100.0),
+            &mut Report::new("t", "T", "0"),
+        )
+        .unwrap();
         assert_eq!(gpus[0].idle_seconds, Some(0.0));
         let mut gpus = [idle_gpu(true)];
-        track(&store, &mut gpus, &at(292.0)).unwrap();
+        track(
+            &store,
+            &mut gpus,
+            &at(292.0),
+            &mut Report::new("t", "T", "0"),
+        )
+        .unwrap();
         assert_eq!(gpus[0].idle_seconds, Some(192.0));
         assert_eq!(gpus[0].idle_since.as_deref(), Some("2033-05-18T03:35:00Z"));
         let mut gpus = [idle_gpu(false)];
-        track(&store, &mut gpus, &at(300.0)).unwrap();
+        track(
+            &store,
+            &mut gpus,
+            &at(300.0),
+            &mut Report::new("t", "T", "0"),
+        )
+        .unwrap();
         assert_eq!(gpus[0].idle_seconds, None);
         let mut gpus = [idle_gpu(true)];
-        track(&store, &mut gpus, &at(400.0)).unwrap();
+        track(
+            &store,
+            &mut gpus,
+            &at(400.0),
+            &mut Report::new("t", "T", "0"),
+        )
+        .unwrap();
         assert_eq!(gpus[0].idle_seconds, Some(0.0), "a new spell starts afresh");
     }
 

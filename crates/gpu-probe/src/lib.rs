@@ -44,24 +44,18 @@ pub use snapshot::{
 
 use classify::Limits;
 use selfheal_core::clock::Stamp;
-use selfheal_core::state::StateStore;
-use selfheal_core::{Outcome, Report};
+use selfheal_core::{Outcome, Report, Tool};
 
-pub const TOOL: &str = "gpu-probe";
-pub const LABEL: &str = "GPU";
+pub const TOOL: Tool = selfheal_core::tool!("GPU");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    let report = Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"));
-    let report = match probe(cli, report.clone()) {
-        Ok(report) => report,
-        Err(err) => selfheal_core::cli::unknown_report(report, &err),
-    };
-    Outcome::from_report(report, &cli.output)
+    TOOL.run(&cli.output, || probe(cli))
 }
 
 /// Reads the GPUs, tracks idle spells, and judges.
-pub fn probe(cli: &Cli, mut report: Report) -> anyhow::Result<Report> {
+pub fn probe(cli: &Cli) -> anyhow::Result<Report> {
+    let mut report = TOOL.report();
     let options = SnapshotOptions {
         nvml_lib: (!cli.no_nvidia).then(|| cli.nvml_lib.clone()),
         sysfs_root: (!cli.no_amd).then(|| cli.sysfs_root.clone()),
@@ -70,9 +64,9 @@ pub fn probe(cli: &Cli, mut report: Report) -> anyhow::Result<Report> {
         process: cli.process.clone(),
     };
     let mut snapshot = snapshot(&options);
-    if let Some(dir) = state_dir(cli) {
-        let store = StateStore::open(&dir.join(TOOL))?;
-        idle::track(&store, &mut snapshot.gpus, &Stamp::now())?;
+    if tracks_idle(cli) {
+        let store = TOOL.state_store(&cli.state)?;
+        idle::track(&store, &mut snapshot.gpus, &Stamp::now(), &mut report)?;
     }
     let limits = Limits {
         expect: cli.expect,
@@ -94,12 +88,8 @@ pub fn probe(cli: &Cli, mut report: Report) -> anyhow::Result<Report> {
 
 /// Idle spells are tracked only where a state directory was named: a probe
 /// run by hand should not start writing under the user's home.
-fn state_dir(cli: &Cli) -> Option<std::path::PathBuf> {
-    if cli.state.state_dir.is_some() || std::env::var_os("STATE_DIRECTORY").is_some() {
-        Some(cli.state.dir())
-    } else {
-        None
-    }
+fn tracks_idle(cli: &Cli) -> bool {
+    cli.state.state_dir.is_some() || std::env::var_os("STATE_DIRECTORY").is_some()
 }
 
 #[cfg(test)]

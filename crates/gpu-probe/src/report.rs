@@ -9,6 +9,14 @@ use selfheal_core::{Check, Report, Status};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 
+/// The families in the text line's perfdata; all go to prom and JSON.
+const PERFDATA: [&str; 4] = [
+    "selfheal_gpu_probe_gpus",
+    "selfheal_gpu_probe_utilization_ratio",
+    "selfheal_gpu_probe_memory_used_bytes",
+    "selfheal_gpu_probe_temperature_celsius",
+];
+
 /// Fills `report` from the snapshot; `where_amd` names the sysfs directory read.
 pub fn fill(
     report: &mut Report,
@@ -22,6 +30,7 @@ pub fn fill(
     }
     report.summary = summary(&report.checks, snapshot, process);
     report.metrics = metrics::families(snapshot);
+    report.keep_perfdata(&PERFDATA);
     if let Ok(Value::Object(details)) = serde_json::to_value(snapshot) {
         report.details = details;
     }
@@ -29,6 +38,9 @@ pub fn fill(
         .details
         .insert("process_filter".into(), json!(process.map(Regex::as_str)));
     for gpu in &snapshot.gpus {
+        for error in &gpu.errors {
+            report.warn(format!("{}: cannot read {error}", gpu.describe()));
+        }
         report.detail_lines.push(text::gpu_line(gpu));
         report
             .detail_lines

@@ -3,7 +3,7 @@
 //!
 //! Input comes from stdin, from a command run without a shell (`-- CMD`),
 //! or from the JSON report of a selfheal tool (`--from json`). It is checked
-//! with [`selfheal_core::exposition`]: anything the collector would reject
+//! with [`prom_exposition`]: anything the collector would reject
 //! (parse errors, timestamps), drop silently (duplicate series) or misread
 //! (inconsistent histograms) stops the write, and the old file stays byte
 //! for byte. Valid text replaces the target through a temp file in the same
@@ -21,7 +21,6 @@ mod target;
 
 use clap::{ArgGroup, Parser, ValueEnum};
 use outcome::{Done, Failure};
-use selfheal_core::exposition;
 use selfheal_core::report::Format;
 use selfheal_core::textfile::{self, Options};
 use selfheal_core::{Outcome, duration, metrics};
@@ -193,7 +192,7 @@ fn convert(cli: &Cli, text: String) -> Result<String, Failure> {
         Input::Json => json::to_text(&text, &cli.labels).map_err(Failure::NotWritten),
         Input::Prom if cli.labels.is_empty() => Ok(text),
         Input::Prom => {
-            relabel::relabel(&exposition::parse(&text), &cli.labels).map_err(Failure::Invalid)
+            relabel::relabel(&prom_exposition::parse(&text), &cli.labels).map_err(Failure::Invalid)
         }
     }
 }
@@ -225,7 +224,7 @@ fn empty() -> Failure {
 }
 
 fn check_only(text: &str, options: Options) -> Result<Done, Failure> {
-    let checked = exposition::check(text);
+    let checked = prom_exposition::check(text);
     if !checked.is_valid() {
         return Err(Failure::Invalid(checked.problems));
     }

@@ -7,6 +7,7 @@
 //! until EOF or the deadline, so a child that keeps the pipe open cannot
 //! hold us either.
 
+use crate::process::{self, Process};
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
@@ -112,8 +113,7 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
             format!("cannot run {}: {e}", program.to_string_lossy()),
         )
     })?;
-    let group = rustix::process::Pid::from_raw(child.id().cast_signed())
-        .expect("a spawned child has a positive pid");
+    let leader = Process::child(&child);
 
     let reader = child.stdout.take().map(|mut pipe| {
         let (tx, rx) = mpsc::channel();
@@ -125,7 +125,7 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
         rx
     });
 
-    let status = wait_until(&mut child, deadline)?;
+    let status = wait_until(&mut child, &leader, deadline)?;
     let stdout = match (&reader, status) {
         (Some(rx), Some(_)) => {
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -139,7 +139,7 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
     let (status, stdout) = if let (Some(status), Some(stdout)) = (status, stdout) {
         (Some(status), stdout)
     } else {
-        kill_group(group, &mut child);
+        kill_group(&leader, &mut child);
         (None, Vec::new())
     };
     Ok(Finished {
@@ -153,55 +153,25 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
 
 fn wait_until(
     child: &mut std::process::Child,
+    leader: &Process,
     deadline: Instant,
 ) -> io::Result<Option<ExitStatus>> {
-    // A pidfd turns readable the instant the child exits, so a quick
-    // command (`true`, a small `systemctl restart`) costs no sleep overshoot.
-    let pidfd = rustix::process::Pid::from_raw(child.id().cast_signed()).and_then(|pid| {
-        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
-    });
-    let mut pause = Duration::from_micros(50);
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if Instant::now() >= deadline {
             return Ok(None);
         }
-        if let Some(fd) = &pidfd {
-            wait_readable(fd, left);
-        } else {
-            // Kernels before 5.3 have no pidfd: poll with a growing pause.
-            std::thread::sleep(pause.min(left));
-            pause = (pause * 2).min(Duration::from_millis(20));
-        }
+        // Returns the instant the child exits, so a quick command (`true`,
+        // a small `systemctl restart`) costs no sleep overshoot.
+        let _ = leader.wait_exit(deadline);
     }
 }
 
-fn wait_readable(fd: &rustix::fd::OwnedFd, limit: Duration) {
-    use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    let timeout = Timespec {
-        tv_sec: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
-        tv_nsec: i64::from(limit.subsec_nanos()),
-    };
-    let mut fds = [PollFd::new(fd, PollFlags::IN)];
-    // EINTR or a spurious wake-up just means another look at try_wait.
-    let _ = poll(&mut fds, Some(&timeout));
-}
-
-fn kill_group(group: rustix::process::Pid, child: &mut std::process::Child) {
-    use rustix::process::{Signal, kill_process_group};
-    let _ = kill_process_group(group, Signal::TERM);
-    let grace_end = Instant::now() + KILL_GRACE;
-    while Instant::now() < grace_end {
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // Children of the group may outlive its leader: KILL the group regardless.
-    let _ = kill_process_group(group, Signal::KILL);
+fn kill_group(leader: &Process, child: &mut std::process::Child) {
+    // The child leads a group of its own (process_group(0)), never ours.
+    let _ = process::terminate_group(leader, KILL_GRACE);
     let _ = child.wait();
 }
 
