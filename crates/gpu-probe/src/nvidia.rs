@@ -46,8 +46,8 @@ fn init_failure(lib: &OsStr, err: &NvmlError) -> NvidiaState {
         NvmlError::LibRmVersionMismatch => NvidiaState::VersionMismatch {
             message: format!(
                 "NVIDIA driver/library version mismatch: {lib} does not match the loaded \
-                 kernel module (driver upgraded under it); GPU programs fall back to CPU; \
-                 {MISMATCH_FIX}"
+                 kernel module (a driver upgraded under a running module); CUDA programs \
+                 cannot use the GPU (Ollama silently falls back to CPU); {MISMATCH_FIX}"
             ),
         },
         other => NvidiaState::Failed {

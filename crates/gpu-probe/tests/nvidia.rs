@@ -407,3 +407,32 @@ fn temperature_and_free_memory_limits() {
         .expect_code(3)
         .stderr_has("6 parsecs");
 }
+
+#[test]
+fn corrupt_idle_state_is_set_aside_with_a_warning() {
+    let rig = two_gpus();
+    let dir = rig.path("state/gpu-probe");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{UUID0}.json")), "{\"idle_since\": {\"un").unwrap();
+    let run = rig
+        .cmd()
+        .arg("--state-dir")
+        .arg(rig.path("state"))
+        .run()
+        .expect_code(0);
+    assert!(
+        run.stderr.contains("gpu-probe: warning: state file") && run.stderr.contains("corrupt"),
+        "{run}"
+    );
+    let aside = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".corrupt-")
+        })
+        .count();
+    assert_eq!(aside, 1, "{run}");
+}

@@ -96,3 +96,21 @@ fn textfile_gets_the_metrics_whatever_the_format() {
     assert_eq!(written, prom.stdout);
     assert!(promtool(&written).0);
 }
+
+#[test]
+fn unknown_run_leaves_the_previous_textfile_alone() {
+    let rig = Rig::new("gpus 0\n");
+    let textfile = rig.path("gpu.prom");
+    std::fs::write(&textfile, "# previous run\n").unwrap();
+    let run = rig
+        .cmd()
+        .arg("--textfile")
+        .arg(&textfile)
+        .run()
+        .expect_code(3);
+    assert!(run.stderr.contains("left as it was"), "{run}");
+    assert_eq!(
+        std::fs::read_to_string(&textfile).unwrap(),
+        "# previous run\n"
+    );
+}
