@@ -5,7 +5,7 @@
 //! `temp1_input` (millidegrees), `power1_average` or `power1_input` and
 //! `power1_cap` (microwatts).
 
-use crate::snapshot::{Gpu, Vendor};
+use crate::model::{Gpu, Vendor};
 use std::fs;
 use std::path::Path;
 

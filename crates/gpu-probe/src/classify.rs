@@ -5,7 +5,7 @@
 //! failed in a way that says nothing about the GPUs. Idle while holding
 //! memory is never a fault by itself: an idle loaded model looks the same.
 
-use crate::snapshot::{Gpu, NvidiaState, Snapshot};
+use crate::model::{Gpu, NvidiaState, Snapshot};
 use crate::text;
 use crate::threshold::FreeThreshold;
 use selfheal_core::{Check, Status};
@@ -133,7 +133,7 @@ fn gpu_checks(gpu: &Gpu, limits: &Limits) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Vendor;
+    use crate::model::Vendor;
     use crate::threshold::FreeLimit;
 
     fn snapshot(gpus: Vec<Gpu>, nvidia: NvidiaState) -> Snapshot {

@@ -77,7 +77,7 @@ pub struct Cli {
     pub free_crit: Option<FreeThreshold>,
 
     /// NVML library to load, a name or a path
-    #[arg(long, value_name = "PATH", default_value = crate::DEFAULT_NVML_LIB, env = "GPU_PROBE_NVML_LIB")]
+    #[arg(long, value_name = "PATH", default_value = crate::snapshot::DEFAULT_NVML_LIB, env = "GPU_PROBE_NVML_LIB")]
     pub nvml_lib: OsString,
 
     /// Do not read NVIDIA GPUs

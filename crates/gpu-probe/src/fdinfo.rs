@@ -6,7 +6,7 @@
 //! passing): clients are counted once, by `(drm-pdev, drm-client-id)`, for
 //! the lowest pid holding them.
 
-use crate::snapshot::{Gpu, GpuProcess};
+use crate::model::{Gpu, GpuProcess};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::Path;

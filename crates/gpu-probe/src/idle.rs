@@ -4,7 +4,7 @@
 //! current idle spell. Elapsed time is on the boot clock, so a wall clock
 //! that jumps neither starts nor lengthens a spell.
 
-use crate::snapshot::Gpu;
+use crate::model::Gpu;
 use anyhow::Context as _;
 use selfheal_core::Report;
 use selfheal_core::clock::Stamp;

@@ -30,6 +30,7 @@ pub mod cli;
 pub mod fdinfo;
 pub mod idle;
 pub mod metrics;
+pub mod model;
 pub mod nvidia;
 pub mod procinfo;
 pub mod report;
@@ -38,9 +39,8 @@ pub mod text;
 pub mod threshold;
 
 pub use cli::Cli;
-pub use snapshot::{
-    DEFAULT_NVML_LIB, Gpu, GpuProcess, NvidiaState, Snapshot, SnapshotOptions, Vendor, snapshot,
-};
+pub use model::{Gpu, GpuProcess, NvidiaState, Snapshot, Vendor};
+pub use snapshot::{DEFAULT_NVML_LIB, SnapshotOptions, snapshot};
 
 use classify::Limits;
 use selfheal_core::clock::Stamp;

@@ -3,7 +3,7 @@
 //! `name` and `vendor`; process series `gpu`, `uuid`, `vendor`, `pid` and
 //! `comm`. A value the card does not report has no series.
 
-use crate::snapshot::{Gpu, NvidiaState, Snapshot};
+use crate::model::{Gpu, NvidiaState, Snapshot};
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 
 const PREFIX: &str = "selfheal_gpu_probe_";

@@ -4,7 +4,7 @@
 //! consumer cards) is left out; `NVML_ERROR_GPU_IS_LOST` marks the GPU lost;
 //! any other failure of one query is noted on the GPU and the rest is read.
 
-use crate::snapshot::{Gpu, GpuProcess, NvidiaState, Vendor};
+use crate::model::{Gpu, GpuProcess, NvidiaState, Vendor};
 use nvml_wrapper::enum_wrappers::device::TemperatureSensor;
 use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;

@@ -2,7 +2,7 @@
 //! A process that is gone, or lives in another PID namespace (NVML reports
 //! host pids), keeps no name: that is normal, not an error.
 
-use crate::snapshot::GpuProcess;
+use crate::model::GpuProcess;
 use regex::Regex;
 use std::fs::File;
 use std::io::Read;

@@ -2,7 +2,7 @@
 //! line per GPU and process, the metrics and the JSON `details`.
 
 use crate::classify::{self, Limits};
-use crate::snapshot::Snapshot;
+use crate::model::Snapshot;
 use crate::{metrics, text};
 use regex::Regex;
 use selfheal_core::{Check, Report, Status};

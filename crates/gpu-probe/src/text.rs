@@ -1,6 +1,6 @@
 //! How values read in summaries and detail lines.
 
-use crate::snapshot::{Gpu, GpuProcess};
+use crate::model::{Gpu, GpuProcess};
 use std::fmt::Write as _;
 
 /// Longest command line shown in a text detail line (JSON has it whole).

@@ -102,3 +102,51 @@ pub fn json(run: &selfheal_test_support::Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("--format json is not JSON ({e})\n{run}"))
 }
+
+pub const UUID0: &str = "GPU-5d1f6f0e-8a3c-4b6f-9d2e-3f4a5b6c7d8e";
+pub const UUID1: &str = "GPU-0b2c4d6e-1f3a-4c5e-8a9b-0c1d2e3f4a5b";
+
+/// Two RTX 4090s: GPU 0 idle with an Ollama runner holding 7.4 GB (the
+/// frozen-Ollama picture), GPU 1 busy with a training job and a desktop.
+pub const TWO_GPUS: &str = "\
+driver 550.54.14
+gpus 2
+gpu 0 name NVIDIA GeForce RTX 4090
+gpu 0 uuid GPU-5d1f6f0e-8a3c-4b6f-9d2e-3f4a5b6c7d8e
+gpu 0 util 0 0
+gpu 0 memory 25757220864 7946412032 17810808832
+gpu 0 temp 41
+gpu 0 power 21500
+gpu 0 limit 450000
+gpu 0 pstate 8
+gpu 0 compute 4242 7945000000
+gpu 1 name NVIDIA GeForce RTX 4090
+gpu 1 uuid GPU-0b2c4d6e-1f3a-4c5e-8a9b-0c1d2e3f4a5b
+gpu 1 util 97 61
+gpu 1 memory 25757220864 20401094656 5356126208
+gpu 1 temp 78
+gpu 1 power 412250
+gpu 1 limit 450000
+gpu 1 pstate 2
+gpu 1 compute 5150 19327352832
+gpu 1 graphics 5150 19327352832
+gpu 1 graphics 1771 na
+";
+
+pub fn two_gpus() -> Rig {
+    let rig = Rig::new(TWO_GPUS);
+    rig.process(
+        4242,
+        "llama-server",
+        &[
+            "/usr/lib/ollama/llama-server",
+            "--model",
+            "/root/.ollama/models/blobs/sha256-6a0746",
+            "--port",
+            "34567",
+        ],
+    );
+    rig.process(5150, "python3", &["python3", "train.py", "--epochs", "90"]);
+    rig.process(1771, "Xorg", &["/usr/lib/xorg/Xorg", "vt2"]);
+    rig
+}
