@@ -54,8 +54,11 @@ fn count_check(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Check {
             ),
         ),
         None if found == 0 => {
-            // A mismatch already says why there is no GPU, and is CRITICAL.
-            let status = if matches!(snapshot.nvidia, NvidiaState::VersionMismatch { .. }) {
+            // The nvidia check already says why there is no GPU, with its verdict.
+            let status = if matches!(
+                snapshot.nvidia,
+                NvidiaState::VersionMismatch { .. } | NvidiaState::Failed { .. }
+            ) {
                 Status::Ok
             } else {
                 Status::Unknown

@@ -50,6 +50,12 @@ fn init_failure(lib: &OsStr, err: &NvmlError) -> NvidiaState {
                  cannot use the GPU (Ollama silently falls back to CPU); {MISMATCH_FIX}"
             ),
         },
+        NvmlError::NoPermission => NvidiaState::Failed {
+            message: format!(
+                "NVML ({lib}) may not talk to the driver: no permission \
+                 (run as root, or check the permissions of /dev/nvidia*)"
+            ),
+        },
         other => NvidiaState::Failed {
             message: format!("NVML ({lib}) failed to start: {other}"),
         },

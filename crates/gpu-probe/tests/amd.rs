@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Rig, json};
+use common::{Rig, TWO_GPUS, json, promtool};
 use std::fs;
 use std::path::Path;
 
@@ -149,4 +149,31 @@ fn amd_temperature_limit() {
         ),
         "{run}"
     );
+}
+
+#[test]
+fn nvidia_and_amd_together_keep_series_apart() {
+    selfheal_test_support::require("promtool", "prometheus");
+    let rig = Rig::new(TWO_GPUS);
+    amd_sysfs(&rig.path("sys"));
+    let run = rig.cmd().args(["--format", "json"]).run().expect_code(0);
+    let gpus = json(&run)["details"]["gpus"].clone();
+    let vendors: Vec<_> = gpus
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["vendor"].clone(), g["index"].clone()))
+        .collect();
+    assert_eq!(
+        vendors,
+        [
+            ("nvidia".into(), 0.into()),
+            ("nvidia".into(), 1.into()),
+            ("amd".into(), 1.into())
+        ],
+        "{run}"
+    );
+    let run = rig.cmd().args(["--format", "prom"]).run().expect_code(0);
+    let (ok, said) = promtool(&run.stdout);
+    assert!(ok, "promtool rejected mixed-vendor output:\n{said}\n{run}");
 }

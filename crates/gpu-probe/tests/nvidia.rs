@@ -276,3 +276,20 @@ fn library_missing_is_unknown_or_critical_when_expected() {
         .run()
         .expect_code(0);
 }
+
+#[test]
+fn nvml_failing_otherwise_is_unknown_with_its_reason() {
+    // NVML_ERROR_NO_PERMISSION (4): /dev/nvidia* not readable by this user.
+    let rig = Rig::new("init 4\n");
+    let run = rig.cmd().args(["--format", "json"]).run().expect_code(3);
+    let out = json(&run);
+    assert_eq!(out["details"]["nvidia"]["status"], "failed");
+    assert!(
+        out["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Insufficient Permissions")
+            || out["summary"].as_str().unwrap().contains("ermission"),
+        "{run}"
+    );
+}

@@ -3,10 +3,8 @@
 
 mod common;
 
-use common::Rig;
+use common::{Rig, promtool};
 use selfheal_test_support::require;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// A box with two NVIDIA GPUs (one lost) and processes, so every family
 /// and label shape appears.
@@ -29,29 +27,6 @@ gpu 2 name Quoted \"GPU\" \\ name
 gpu 2 uuid GPU-2
 gpu 2 util 5 1
 ";
-
-fn promtool(text: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success() && said.trim().is_empty(), said)
-}
 
 #[test]
 fn prom_output_passes_promtool() {

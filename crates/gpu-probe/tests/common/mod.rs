@@ -6,9 +6,10 @@
 
 use selfheal_test_support::{Cmd, TempDir, tempdir};
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gpu-probe");
@@ -149,4 +150,29 @@ pub fn two_gpus() -> Rig {
     rig.process(5150, "python3", &["python3", "train.py", "--epochs", "90"]);
     rig.process(1771, "Xorg", &["/usr/lib/xorg/Xorg", "vt2"]);
     rig
+}
+
+/// Runs the real `promtool check metrics`: whether it accepted the text
+/// without a word, and what it said.
+pub fn promtool(text: &str) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && said.trim().is_empty(), said)
 }
