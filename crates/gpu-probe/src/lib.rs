@@ -7,7 +7,17 @@
 //! and their per-process VRAM through `<proc>/<pid>/fdinfo`, and names
 //! processes from `<proc>/<pid>/comm` and `cmdline`.
 //!
-//! As a library, [`snapshot`] returns a [`Snapshot`] without judging it.
+//! As a library, [`snapshot`] returns a [`Snapshot`] without judging it:
+//!
+//! ```no_run
+//! let options = gpu_probe::SnapshotOptions {
+//!     process: Some(regex::Regex::new("ollama|llama-server").unwrap()),
+//!     ..Default::default()
+//! };
+//! for gpu in gpu_probe::snapshot(&options).gpus {
+//!     println!("{}: {} bytes held by Ollama", gpu.describe(), gpu.process_memory());
+//! }
+//! ```
 //!
 //! JSON `details` (stable; fields may be added, none renamed or removed):
 //! - `gpus`: one object per GPU with `vendor` (`nvidia|amd`), `index`, and
