@@ -260,10 +260,12 @@ nvmlReturn_t nvmlDeviceGetPerformanceState(struct gpu *g, int *pstate) {
 
 /* NVML's two-call protocol: too small a buffer (or none) gets the count
  * and INSUFFICIENT_SIZE; no processes at all is SUCCESS with a count of 0. */
-static nvmlReturn_t list(const struct gpu *g, const struct proc *procs, unsigned int n,
-                         unsigned int *count, nvmlProcessInfo_t *infos) {
+static nvmlReturn_t list(const struct gpu *g, int graphics, unsigned int *count,
+                         nvmlProcessInfo_t *infos) {
     nvmlReturn_t code = query(g, F_PROCS);
     if (code) return code;
+    const struct proc *procs = graphics ? g->graphics : g->compute;
+    unsigned int n = graphics ? g->n_graphics : g->n_compute;
     if (!count) return NVML_ERROR_INVALID_ARGUMENT;
     if (n > 0 && (!infos || *count < n)) {
         *count = n;
@@ -281,10 +283,10 @@ static nvmlReturn_t list(const struct gpu *g, const struct proc *procs, unsigned
 
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(struct gpu *g, unsigned int *count,
                                                       nvmlProcessInfo_t *infos) {
-    return list(g, g->compute, g->n_compute, count, infos);
+    return list(g, 0, count, infos);
 }
 
 nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(struct gpu *g, unsigned int *count,
                                                        nvmlProcessInfo_t *infos) {
-    return list(g, g->graphics, g->n_graphics, count, infos);
+    return list(g, 1, count, infos);
 }
