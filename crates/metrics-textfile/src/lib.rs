@@ -56,14 +56,19 @@ accepted code: a producer that crashes half-way cannot leave a valid-looking pre
     after_help = "Exit codes: 0 written (or valid, with --check), 2 invalid or not written (the old file is \
 unchanged), 3 bad arguments.\n\n\
 Examples:\n  \
-metrics-textfile --output /var/lib/node_exporter/textfile/ollama.prom < metrics.prom\n  \
-metrics-textfile --output /var/lib/node_exporter/textfile/restart_guard.prom --accept-exit 0,1,2 -- restart-guard status --format prom\n  \
+metrics-textfile --output /var/lib/prometheus/node-exporter/ollama.prom \\\n      \
+< metrics.prom\n  \
+metrics-textfile --output /var/lib/prometheus/node-exporter/restart.prom \\\n      \
+--accept-exit 0,1,2 -- restart-guard status --format prom\n  \
 metrics-textfile --check < metrics.prom\n  \
-restart-guard status --format json | metrics-textfile --from json --label host=box1 --output restart_guard.prom",
+restart-guard status --format json | \\\n      \
+metrics-textfile --from json --label host=box1 --output restart.prom\n\n\
+The textfile directory above is Debian's (package prometheus-node-exporter); \
+others use /var/lib/node_exporter/textfile_collector.",
     group(ArgGroup::new("action").required(true).args(["output", "check"]))
 )]
 pub struct Cli {
-    /// File to replace atomically, e.g. /var/lib/node_exporter/textfile/ollama.prom
+    /// File to replace atomically, e.g. /var/lib/prometheus/node-exporter/ollama.prom
     #[arg(short, long, value_name = "FILE", env = "METRICS_TEXTFILE_OUTPUT")]
     pub output: Option<PathBuf>,
 

@@ -22,6 +22,9 @@ pub mod state;
 pub mod status;
 pub mod textfile;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 pub use cli::Outcome;
 pub use harness::Tool;
 pub use report::{Check, Format, Report};
