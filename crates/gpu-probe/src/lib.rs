@@ -74,7 +74,7 @@ pub fn probe(cli: &Cli) -> anyhow::Result<Report> {
         process: cli.process.clone(),
     };
     let mut snapshot = snapshot(&options);
-    if tracks_idle(cli) {
+    if tracks_idle(cli, &snapshot.gpus) {
         let store = TOOL.state_store(&cli.state)?;
         idle::track(&store, &mut snapshot.gpus, &Stamp::now(), &mut report)?;
     }
@@ -98,8 +98,10 @@ pub fn probe(cli: &Cli) -> anyhow::Result<Report> {
 
 /// Idle spells are tracked only where a state directory was named: a probe
 /// run by hand should not start writing under the user's home.
-fn tracks_idle(cli: &Cli) -> bool {
-    cli.state.state_dir.is_some() || std::env::var_os("STATE_DIRECTORY").is_some()
+/// The state directory is not even created while no GPU reports utilisation.
+fn tracks_idle(cli: &Cli, gpus: &[Gpu]) -> bool {
+    (cli.state.state_dir.is_some() || std::env::var_os("STATE_DIRECTORY").is_some())
+        && gpus.iter().any(|g| g.utilization_gpu_percent.is_some())
 }
 
 #[cfg(test)]
