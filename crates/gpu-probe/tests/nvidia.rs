@@ -293,3 +293,28 @@ fn nvml_failing_otherwise_is_unknown_with_its_reason() {
         "{run}"
     );
 }
+
+#[test]
+fn a_failing_query_is_a_warning_and_the_rest_is_read() {
+    let scenario = TWO_GPUS.replace("gpu 1 temp 78", "gpu 1 error temp 999");
+    let rig = Rig::new(&scenario);
+    let run = rig.cmd().args(["--format", "json"]).run().expect_code(0);
+    assert!(
+        run.stderr.contains(&format!(
+            "gpu-probe: warning: GPU 1 ({UUID1}, NVIDIA GeForce RTX 4090): cannot read temperature:"
+        )),
+        "{run}"
+    );
+    let out = json(&run);
+    let gpu1 = &out["details"]["gpus"][1];
+    assert!(gpu1.get("temperature_celsius").is_none(), "{run}");
+    assert!(
+        gpu1["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("temperature: "),
+        "{run}"
+    );
+    assert_eq!(gpu1["power_watts"], 412.25, "the rest is still read\n{run}");
+    assert_eq!(out["warnings"].as_array().unwrap().len(), 1, "{run}");
+}

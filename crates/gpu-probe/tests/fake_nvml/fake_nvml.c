@@ -20,6 +20,7 @@
  *   gpu 0 graphics PID BYTES|na  a graphics process (repeatable)
  *   gpu 0 unsupported FIELD      NOT_SUPPORTED for name, uuid, util, memory,
  *                                temp, power, limit, pstate or processes
+ *   gpu 0 error FIELD CODE       that query returns CODE (999: UNKNOWN)
  *   gpu 0 lost                   every query of this GPU: GPU_IS_LOST
  *   gpu 0 handle_lost            nvmlDeviceGetHandleByIndex_v2: GPU_IS_LOST
  */
@@ -78,7 +79,7 @@ struct gpu {
     char uuid[96];
     unsigned int util_gpu, util_mem, temp, power, limit, pstate;
     unsigned long long total, used, free;
-    int unsupported[F_COUNT];
+    nvmlReturn_t fail[F_COUNT];
     int lost, handle_lost;
     struct proc compute[MAX_PROCS], graphics[MAX_PROCS];
     unsigned int n_compute, n_graphics;
@@ -103,6 +104,11 @@ static void add_proc(struct proc *list, unsigned int *n, const char *rest) {
     }
 }
 
+static void set_failure(struct gpu *g, const char *field, nvmlReturn_t code) {
+    for (int f = 0; f < F_COUNT; f++)
+        if (strcmp(field, FIELD_NAMES[f]) == 0) g->fail[f] = code;
+}
+
 static void gpu_line(struct gpu *g, const char *key, const char *rest) {
     if (strcmp(key, "name") == 0) snprintf(g->name, sizeof g->name, "%s", rest);
     else if (strcmp(key, "uuid") == 0) snprintf(g->uuid, sizeof g->uuid, "%s", rest);
@@ -116,9 +122,11 @@ static void gpu_line(struct gpu *g, const char *key, const char *rest) {
     else if (strcmp(key, "graphics") == 0) add_proc(g->graphics, &g->n_graphics, rest);
     else if (strcmp(key, "lost") == 0) g->lost = 1;
     else if (strcmp(key, "handle_lost") == 0) g->handle_lost = 1;
-    else if (strcmp(key, "unsupported") == 0) {
-        for (int f = 0; f < F_COUNT; f++)
-            if (strcmp(rest, FIELD_NAMES[f]) == 0) g->unsupported[f] = 1;
+    else if (strcmp(key, "unsupported") == 0) set_failure(g, rest, NVML_ERROR_NOT_SUPPORTED);
+    else if (strcmp(key, "error") == 0) {
+        char field[32];
+        int code;
+        if (sscanf(rest, "%31s %d", field, &code) == 2) set_failure(g, field, code);
     }
 }
 
@@ -198,7 +206,7 @@ static nvmlReturn_t query(const struct gpu *g, int field) {
     if (!initialised) return NVML_ERROR_UNINITIALIZED;
     if (g < gpus || g >= gpus + gpu_count) return NVML_ERROR_INVALID_ARGUMENT;
     if (g->lost) return NVML_ERROR_GPU_IS_LOST;
-    return g->unsupported[field] ? NVML_ERROR_NOT_SUPPORTED : NVML_SUCCESS;
+    return g->fail[field];
 }
 
 nvmlReturn_t nvmlDeviceGetName(struct gpu *g, char *name, unsigned int length) {
