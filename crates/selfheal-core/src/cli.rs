@@ -212,22 +212,13 @@ mod tests {
             #[arg(long, env = "SELFHEAL_TEST_ONLY_ZERO")]
             verbose: bool,
         }
-        // The environment is the process's: set it for a child running
-        // just this test (setting it here would race the other tests).
-        if std::env::var_os("SELFHEAL_TEST_ONLY_CHILD").is_none() {
-            let status = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "cli::tests::empty_environment_values_mean_unset_and_flags_take_yes_no",
-                ])
-                .env("SELFHEAL_TEST_ONLY_CHILD", "1")
-                .env("SELFHEAL_TEST_ONLY_EMPTY", "")
-                .env("SELFHEAL_TEST_ONLY_YES", "yes")
-                .env("SELFHEAL_TEST_ONLY_ZERO", "0")
-                .output()
-                .unwrap();
-            let out = String::from_utf8_lossy(&status.stdout);
-            assert!(status.status.success() && out.contains("1 passed"), "{out}");
+        let vars = [
+            ("SELFHEAL_TEST_ONLY_EMPTY", ""),
+            ("SELFHEAL_TEST_ONLY_YES", "yes"),
+            ("SELFHEAL_TEST_ONLY_ZERO", "0"),
+        ];
+        let name = "cli::tests::empty_environment_values_mean_unset_and_flags_take_yes_no";
+        if !crate::testing::in_own_process(name, &vars) {
             return;
         }
         let parsed = parse::<EnvDemo>(["demo"]).unwrap();

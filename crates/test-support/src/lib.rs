@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod http;
+pub mod node_exporter;
 pub mod postgres;
 
 use std::ffi::{OsStr, OsString};
