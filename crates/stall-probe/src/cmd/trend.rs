@@ -234,9 +234,33 @@ fn find(args: &TrendArgs, report: &mut Report) -> anyhow::Result<Result<Subject,
 }
 
 /// One sample, or why the subject cannot be sampled (stopped, gone).
+/// Reading a few small files takes microseconds; if this probe was
+/// descheduled meanwhile (a busy machine), the clock no longer matches the
+/// counters and skews the interval, so it reads again (up to 5 times).
 fn sample(args: &TrendArgs, subject: &Subject) -> anyhow::Result<Result<TrendSample, String>> {
+    for attempt in 1.. {
+        let before = Stamp::now();
+        let result = read_sample(args, subject, before.clone())?;
+        let after = Stamp::now();
+        let gap = after.elapsed_since(&before);
+        if gap < Duration::from_millis(2) || attempt >= 5 {
+            return Ok(result.map(|mut sample| {
+                let half = gap.as_secs_f64() / 2.0;
+                sample.at.unix += half;
+                sample.at.uptime += half;
+                sample
+            }));
+        }
+    }
+    unreachable!("the loop returns by its fifth attempt")
+}
+
+fn read_sample(
+    args: &TrendArgs,
+    subject: &Subject,
+    at: Stamp,
+) -> anyhow::Result<Result<TrendSample, String>> {
     let cpus = std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64);
-    let at = Stamp::now();
     match subject {
         Subject::Cgroup { dir, .. } => {
             let r = cgroup::read(dir, cpus)?;
