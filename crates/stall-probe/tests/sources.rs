@@ -265,6 +265,39 @@ fn a_unit_is_checked_layer_by_layer() {
 }
 
 #[test]
+fn trend_follows_the_main_process_of_a_unit() {
+    let dir = selfheal_test_support::tempdir().unwrap();
+    let worker = python_ready("import time; print('ready', flush=True); time.sleep(600)");
+    let show = format!(
+        "LoadState=loaded\nActiveState=active\nSubState=running\nMainPID={}\nNRestarts=0\n",
+        worker.id()
+    );
+    let trend = |show: &str| {
+        probe()
+            .args([
+                "trend",
+                "--unit",
+                "ollama.service",
+                "--sample-for",
+                "600ms",
+                "--interval",
+                "200ms",
+                "--systemctl",
+            ])
+            .arg(fake_systemctl(dir.path(), show))
+            .arg("--state-dir")
+            .arg(dir.path())
+            .run()
+    };
+    trend(&show)
+        .expect_code(0)
+        .stdout_has("STALL OK - ollama.service: stable");
+    trend("LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nMainPID=0\n")
+        .expect_code(2)
+        .stdout_has("unit ollama.service is activating/auto-restart, not active");
+}
+
+#[test]
 fn without_systemd_a_unit_is_unknown_and_says_what_to_use() {
     probe()
         .args([

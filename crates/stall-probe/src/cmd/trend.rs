@@ -303,7 +303,9 @@ type Sampled = anyhow::Result<Result<Vec<TrendSample>, String>>;
 
 fn sample_within(args: &TrendArgs, subject: &Subject, span: Duration) -> Sampled {
     let start = Instant::now();
-    let count = (span.as_secs_f64() / args.interval.as_secs_f64()).floor() as u32 + 1;
+    // Whole nanoseconds: 600ms / 200ms in floating point is 2.999...
+    let count =
+        u32::try_from(span.as_nanos() / args.interval.as_nanos()).unwrap_or(u32::MAX - 1) + 1;
     let mut samples = Vec::new();
     for i in 0..count {
         if let Some(wait) = (start + args.interval * i).checked_duration_since(Instant::now()) {
