@@ -2,6 +2,7 @@
 //! promlint) reports, as warnings: node_exporter reads such data fine, so
 //! they never stop a write, but a clean file passes promtool with exit 0.
 
+use super::kept::Kept;
 use super::{Family, Kind, Problem, Rule};
 
 /// Base units, and other units mapped to the base promtool suggests.
@@ -71,7 +72,7 @@ impl<'a> LabelFacts<'a> {
 }
 
 /// Appends the lint problems of one family (which has samples).
-pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
+pub(super) fn family(family: &Family<'_>, out: &mut Kept) {
     let mut warn = |rule: Rule, message: String| {
         out.push(Problem {
             line: family.line,

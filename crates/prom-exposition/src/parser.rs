@@ -3,10 +3,12 @@
 //! parser: the exact name first, then `x_count`/`x_sum` (and `x_bucket`)
 //! of an existing summary (or histogram) `x`.
 
+use super::kept::Kept;
 use super::lex::{self, Line, SampleLine};
+use super::limits::LabelNames;
 use super::lint::LabelFacts;
 use super::series::{self, Groups, Labels, Seen, SeriesSet};
-use super::{Family, Kind, Parsed, Problem, Rule, Sample};
+use super::{Family, Kind, Limits, Parsed, Problem, Rule, Sample};
 use std::collections::HashMap;
 
 /// Which series of its family a sample name is.
@@ -26,37 +28,40 @@ const SUFFIXES: [(&str, Role); 3] = [
 
 /// Per-family state that is not part of the result.
 #[derive(Default)]
-struct Extra {
+struct Extra<'a> {
     help_line: usize,
     type_line: usize,
     groups: Groups,
+    label_names: LabelNames<'a>,
 }
 
 pub(super) struct Parser<'a> {
     text: &'a str,
     keep: bool,
+    limits: Limits,
     families: Vec<Family<'a>>,
-    extra: Vec<Extra>,
+    extra: Vec<Extra<'a>>,
     by_name: HashMap<&'a str, usize>,
     last: Option<usize>,
     series: SeriesSet,
-    problems: Vec<Problem>,
+    problems: Kept,
     /// Labels of the current sample, sorted; reused so lines do not allocate.
     scratch: Labels<'a>,
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(text: &'a str, keep: bool) -> Self {
+    pub fn new(text: &'a str, keep: bool, limits: Limits) -> Self {
         Parser {
             text,
             keep,
+            limits,
             families: Vec::new(),
             extra: Vec::new(),
             by_name: HashMap::new(),
             last: None,
             // A guess at the number of sample lines; too low only costs a rehash.
             series: SeriesSet::with_capacity(text.len() / 100),
-            problems: Vec::new(),
+            problems: Kept::new(limits.problems),
             scratch: Vec::new(),
         }
     }
@@ -85,8 +90,12 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&mut self, number: usize, offset: usize, text: &'a str) {
+        if text.len() > self.limits.line_bytes {
+            self.too_long(number, text.len());
+            return;
+        }
         self.scratch.clear();
-        match lex::line(text, &mut self.scratch) {
+        match lex::line(text, &mut self.scratch, &self.limits) {
             Ok(Line::Blank | Line::Comment) => {}
             Ok(Line::Mention(name)) => {
                 self.resolve(name, number);
@@ -94,7 +103,7 @@ impl<'a> Parser<'a> {
             Ok(Line::Help { name, text: help }) => self.help(number, name, help),
             Ok(Line::Type { name, kind }) => self.declare(number, name, kind),
             Ok(Line::Sample(sample)) => self.sample(number, offset, &sample),
-            Err(err) => self.error(number, err.rule, err.message),
+            Err(err) => self.report(number, err.rule, || err.message.into_owned()),
         }
     }
 
@@ -104,6 +113,22 @@ impl<'a> Parser<'a> {
             rule,
             severity: rule.severity(),
             message,
+        });
+    }
+
+    /// Reports a problem, building its message only if it is kept.
+    fn report(&mut self, line: usize, rule: Rule, why: impl FnOnce() -> String) {
+        if self.problems.wants(line) {
+            self.error(line, rule, why());
+        } else {
+            self.problems.count(rule.severity());
+        }
+    }
+
+    fn too_long(&mut self, line: usize, bytes: usize) {
+        let limit = self.limits.line_bytes;
+        self.report(line, Rule::LineLength, || {
+            format!("line of {bytes} bytes, more than {limit}: a runaway HELP text or label value; node_exporter holds every line in memory on every scrape")
         });
     }
 
@@ -194,9 +219,16 @@ impl<'a> Parser<'a> {
         if self.duplicate(line, offset, sample) || !self.structure(index, line, role, sample) {
             return;
         }
+        let structural = structural_label(self.families[index].kind);
+        let limit = self.limits.family_labels;
+        if self.extra[index]
+            .label_names
+            .add(&self.scratch, structural, limit)
+        {
+            self.too_many_names(index, line);
+        }
         let family = &mut self.families[index];
         family.series += 1;
-        let structural = structural_label(family.kind);
         for (name, _) in &self.scratch {
             if Some(*name) != structural {
                 family.labels.see(name);
@@ -224,17 +256,18 @@ impl<'a> Parser<'a> {
         let Some(earlier) = self.series.insert(hash, at, same) else {
             return false;
         };
-        let labels = sample.labels.trim();
-        let series = if labels.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{name}{{{labels}}}")
-        };
-        let why = format!(
-            "{series} repeats the series on line {}: node_exporter keeps one and silently drops the other",
-            earlier.line
-        );
-        self.error(line, Rule::DuplicateSeries, why);
+        self.report(line, Rule::DuplicateSeries, || {
+            let labels = sample.labels.trim();
+            let series = if labels.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name}{{{labels}}}")
+            };
+            format!(
+                "{series} repeats the series on line {}: node_exporter keeps one and silently drops the other",
+                earlier.line
+            )
+        });
         true
     }
 
@@ -247,10 +280,11 @@ impl<'a> Parser<'a> {
                 super::lint::family(&self.families[index], &mut self.problems);
             }
         }
-        self.problems.sort_by_key(|p| p.line);
         Parsed {
             families: self.families,
-            problems: self.problems,
+            error_count: self.problems.errors,
+            warning_count: self.problems.warnings,
+            problems: self.problems.into_sorted(),
         }
     }
 
@@ -297,6 +331,13 @@ fn unknown_type(word: &str) -> String {
 }
 
 impl Parser<'_> {
+    fn too_many_names(&mut self, index: usize, line: usize) {
+        let (name, limit) = (self.families[index].name, self.limits.family_labels);
+        self.report(line, Rule::FamilyLabels, || {
+            format!("{name} uses more than {limit} label names across its series: node_exporter gives every series of a family all of its label names, so its work grows with series x names (10,000 series over 1,000 names took over 100 s to scrape); give the series of a family the same label names")
+        });
+    }
+
     fn check_exporter_name(&mut self, index: usize) {
         let family = &self.families[index];
         if family.series == 0 || !super::exporter::owns(family.name) {

@@ -153,7 +153,7 @@ impl SeriesSet {
 /// (empty values ignored, order ignored).
 pub(super) fn same_series(line: &str, name: &str, labels: &[(&str, &str)]) -> bool {
     let mut theirs = Vec::new();
-    let Ok(lex::Line::Sample(earlier)) = lex::line(line, &mut theirs) else {
+    let Ok(lex::Line::Sample(earlier)) = lex::line(line, &mut theirs, &crate::Limits::NONE) else {
         return false;
     };
     let mut ours: Labels<'_> = labels.to_vec();
