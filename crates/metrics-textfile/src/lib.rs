@@ -53,8 +53,8 @@ whose buckets are not cumulative) is an error: nothing is written and the old fi
 was. promtool's lint problems (no HELP, a counter without _total) are shown as warnings and do not \
 stop the write.\n\n\
 It also refuses what the collector cannot serve within a scrape timeout: more than 32 labels on a \
-sample, more than 64 label names in one family, a label value over 2048 bytes, a line over 65536 \
-bytes (the --max-* flags raise each). Memory stays within twice the input however many problems it \
+sample, more than 64 label names in one family, more than 10000 families, a label value over 2048 \
+bytes, a line over 65536 bytes (the --max-* flags raise each). Memory stays within twice the input however many problems it \
 has: the first 100 are printed, the rest counted.\n\n\
 With -- CMD, the command runs without a shell and its output is written only if it exits with an \
 accepted code: a producer that crashes half-way cannot leave a valid-looking prefix behind.",

@@ -146,8 +146,17 @@ fn invalid(cli: &Cli, found: &Found) -> String {
     failed(cli, &format!("{count} in the input{first}{rendered}"))
 }
 
+/// Errors first (they are why nothing was written), then warnings.
 fn problem_lines(found: &Found) -> Vec<String> {
-    let shown = &found.problems[..found.problems.len().min(TEXT_PROBLEMS)];
+    let (errors, warnings): (Vec<&Problem>, Vec<&Problem>) = found
+        .problems
+        .iter()
+        .partition(|p| p.severity == Severity::Error);
+    let shown: Vec<&Problem> = errors
+        .into_iter()
+        .chain(warnings)
+        .take(TEXT_PROBLEMS)
+        .collect();
     let mut lines: Vec<String> = shown.iter().map(ToString::to_string).collect();
     if found.total() > shown.len() {
         lines.push(format!(

@@ -70,6 +70,7 @@ fn family(series: usize, labels: usize, names: usize, long: usize) -> String {
 #[test]
 fn what_node_exporter_cannot_serve_in_time_is_refused_naming_the_flag() {
     let help = format!("# HELP a {}\n# TYPE a gauge\na 1\n", "h".repeat(70_000));
+    let families: Vec<String> = (0..10_001).map(|i| format!("f{i} 1\n")).collect();
     for (text, rule, flag, allowed) in [
         (family(1, 33, 33, 1), "label-count", "--max-labels", "33"),
         (
@@ -85,6 +86,7 @@ fn what_node_exporter_cannot_serve_in_time_is_refused_naming_the_flag() {
             "2049",
         ),
         (help, "line-length", "--max-line-bytes", "70010"),
+        (families.concat(), "family-count", "--max-families", "10001"),
     ] {
         Cmd::new(BIN)
             .arg("--check")

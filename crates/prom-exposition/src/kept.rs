@@ -1,16 +1,20 @@
-//! The problems of a text, bounded: every one is counted, the first ones
-//! by line are kept. Memory stays the same whether a text has ten
-//! problems or ten million.
+//! The problems of a text, bounded: every one is counted, the first
+//! errors by line are kept, then the first warnings. Memory stays the same
+//! whether a text has ten problems or ten million.
 
 use super::{Problem, Severity};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-/// A kept problem, ordered by line, then by when it was found: the same
-/// order as a stable sort by line.
+/// A kept problem, ordered errors first, then by line, then by when it
+/// was found.
 struct Entry {
-    order: (usize, usize),
+    order: (bool, usize, usize),
     problem: Problem,
+}
+
+fn is_warning(severity: Severity) -> bool {
+    severity == Severity::Warning
 }
 
 impl PartialEq for Entry {
@@ -33,8 +37,9 @@ impl Ord for Entry {
     }
 }
 
-/// The first `limit` problems by line (a max-heap: the last one kept is
-/// dropped first), and how many of each severity there were.
+/// The first `limit` problems, errors before warnings, by line (a
+/// max-heap: the last one kept is dropped first), and how many of each
+/// severity there were.
 pub(crate) struct Kept {
     heap: BinaryHeap<Entry>,
     limit: usize,
@@ -56,8 +61,13 @@ impl Kept {
 
     /// Whether a problem at `line` would be kept: callers skip building
     /// its message when not.
-    pub fn wants(&self, line: usize) -> bool {
-        self.heap.len() < self.limit || self.heap.peek().is_some_and(|last| line < last.order.0)
+    pub fn wants(&self, severity: Severity, line: usize) -> bool {
+        let key = (is_warning(severity), line);
+        self.heap.len() < self.limit
+            || self
+                .heap
+                .peek()
+                .is_some_and(|last| key < (last.order.0, last.order.1))
     }
 
     /// Counts a problem whose message is not worth building.
@@ -70,25 +80,23 @@ impl Kept {
     }
 
     pub fn push(&mut self, problem: Problem) {
-        let wanted = self.wants(problem.line);
+        let wanted = self.wants(problem.severity, problem.line);
         self.count(problem.severity);
         if !wanted {
             return;
         }
-        let order = (problem.line, self.found);
+        let order = (is_warning(problem.severity), problem.line, self.found);
         self.heap.push(Entry { order, problem });
         if self.heap.len() > self.limit {
             self.heap.pop();
         }
     }
 
-    /// The kept problems, sorted by line.
+    /// The kept problems, sorted by line (as found, within a line).
     pub fn into_sorted(self) -> Vec<Problem> {
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|entry| entry.problem)
-            .collect()
+        let mut kept = self.heap.into_vec();
+        kept.sort_unstable_by_key(|entry| (entry.order.1, entry.order.2));
+        kept.into_iter().map(|entry| entry.problem).collect()
     }
 }
 
@@ -107,8 +115,8 @@ mod tests {
     }
 
     #[test]
-    fn keeps_the_first_by_line_in_the_order_found_and_counts_all() {
-        let mut kept = Kept::new(3);
+    fn keeps_the_first_errors_by_line_then_warnings_and_counts_all() {
+        let mut kept = Kept::new(4);
         for (line, rule) in [
             (9, Rule::Value),
             (2, Rule::NoHelp),
@@ -116,19 +124,25 @@ mod tests {
             (2, Rule::Timestamp),
             (7, Rule::Value),
             (1, Rule::Value),
+            (3, Rule::Timestamp),
         ] {
             kept.push(problem(line, rule));
         }
-        assert_eq!((kept.errors, kept.warnings), (5, 1));
-        assert!(!kept.wants(2), "line 2 is taken twice already");
+        assert_eq!((kept.errors, kept.warnings), (6, 1));
+        assert!(!kept.wants(Severity::Error, 5), "line 5 is the last kept");
+        assert!(kept.wants(Severity::Error, 4));
+        assert!(!kept.wants(Severity::Warning, 1), "errors come first");
         let order: Vec<(usize, Rule)> = kept
             .into_sorted()
             .iter()
             .map(|p| (p.line, p.rule))
             .collect();
-        assert_eq!(
-            order,
-            [(1, Rule::Value), (2, Rule::NoHelp), (2, Rule::Timestamp)]
-        );
+        let expected = [
+            (1, Rule::Value),
+            (2, Rule::Timestamp),
+            (3, Rule::Timestamp),
+            (5, Rule::Value),
+        ];
+        assert_eq!(order, expected);
     }
 }

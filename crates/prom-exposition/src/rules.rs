@@ -47,6 +47,8 @@ pub enum Rule {
     LabelCount,
     /// A family with more label names than [`crate::Limits::family_labels`].
     FamilyLabels,
+    /// More families than [`crate::Limits::families`].
+    FamilyCount,
     /// A label value longer than [`crate::Limits::label_value_bytes`].
     LabelValueLength,
     // Lint problems, as promtool 2.42 reports them.
@@ -92,6 +94,7 @@ impl Rule {
             Rule::LineLength => "line-length",
             Rule::LabelCount => "label-count",
             Rule::FamilyLabels => "family-labels",
+            Rule::FamilyCount => "family-count",
             Rule::LabelValueLength => "label-value-length",
             Rule::NoHelp => "no-help",
             Rule::CounterTotal => "counter-total",
