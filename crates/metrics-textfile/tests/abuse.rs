@@ -47,6 +47,25 @@ fn peak_memory_stays_within_twice_the_input_however_many_problems() {
     }
 }
 
+#[test]
+fn a_memory_limit_ends_in_exit_2_with_the_reason_never_an_abort() {
+    require("prlimit", "util-linux");
+    let input = "y\n".repeat(16_000_000);
+    // Too little to hold the input; then enough for input and check.
+    for (limit, says) in [
+        (24 * MIB, "does not fit in memory"),
+        (100 * MIB, "16000000 errors"),
+    ] {
+        Cmd::new("prlimit")
+            .arg(format!("--as={limit}"))
+            .args([BIN, "--check"])
+            .stdin(input.clone())
+            .run()
+            .expect_code(2)
+            .stdout_has(says);
+    }
+}
+
 /// One gauge family of `series` samples, each with `labels` labels taken
 /// in turn from `names` label names; the first value is `long` bytes.
 fn family(series: usize, labels: usize, names: usize, long: usize) -> String {
