@@ -126,13 +126,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn too_long(&mut self, line: usize, bytes: usize) {
-        let limit = self.limits.line_bytes;
-        self.report(line, Rule::LineLength, || {
-            format!("line of {bytes} bytes, more than {limit}: a runaway HELP text or label value; node_exporter holds every line in memory on every scrape")
-        });
-    }
-
     /// The family a name belongs to, created if new; `None` past
     /// [`Limits::families`] (reported once).
     fn resolve(&mut self, name: &'a str, line: usize) -> Option<(usize, Role)> {
@@ -353,24 +346,6 @@ fn unknown_type(word: &str) -> String {
 }
 
 impl Parser<'_> {
-    fn too_many_families(&mut self, line: usize) {
-        if self.families_over {
-            return;
-        }
-        self.families_over = true;
-        let limit = self.limits.families;
-        self.report(line, Rule::FamilyCount, || {
-            format!("more than {limit} metric families: node_exporter's work grows with the families of a file far more than with its series (100,000 families took 7.9 s to scrape, 100,000 series of one family 1.5 s); lines naming further families are not checked")
-        });
-    }
-
-    fn too_many_names(&mut self, index: usize, line: usize) {
-        let (name, limit) = (self.families[index].name, self.limits.family_labels);
-        self.report(line, Rule::FamilyLabels, || {
-            format!("{name} uses more than {limit} label names across its series: node_exporter gives every series of a family all of its label names, so its work grows with series x names (10,000 series over 1,000 names took over 100 s to scrape); give the series of a family the same label names")
-        });
-    }
-
     fn check_exporter_name(&mut self, index: usize) {
         let family = &self.families[index];
         if family.series == 0 || !super::exporter::owns(family.name) {
@@ -414,4 +389,5 @@ fn line_at(text: &str, offset: u32) -> &str {
     memchr::memchr(b'\n', rest.as_bytes()).map_or(rest, |end| &rest[..end])
 }
 
+mod refuse;
 mod structure;
