@@ -2,7 +2,7 @@
 //! exit with an accepted code before a single byte of it is trusted.
 
 use crate::Cli;
-use crate::outcome::Failure;
+use crate::outcome::{Failure, Found};
 use prom_exposition::{Problem, Rule, Severity};
 use selfheal_core::command::{self, Spec};
 use std::fs::File;
@@ -31,10 +31,32 @@ fn read_stdin() -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure::NotWritten(format!("cannot read stdin: {e}")))?;
     // A redirected file tells its size: read it in one allocation.
     let size = file.metadata().map_or(0, |m| m.len());
-    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.read_to_end(&mut buf)
-        .map_err(|e| Failure::NotWritten(format!("cannot read stdin: {e}")))?;
-    Ok(buf)
+    read_all(&mut file, usize::try_from(size).unwrap_or(usize::MAX))
+}
+
+/// Reads to the end, growing the buffer with `try_reserve`: input that
+/// does not fit in memory is a clear error (exit 2), never an abort.
+fn read_all(reader: &mut impl Read, size_hint: usize) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::new();
+    let mut want = size_hint.saturating_add(1).max(64 * 1024);
+    loop {
+        buf.try_reserve_exact(want).map_err(|_| {
+            Failure::NotWritten(format!(
+                "input does not fit in memory ({} bytes read, {want} more could not be allocated)",
+                buf.len()
+            ))
+        })?;
+        let room = (buf.capacity() - buf.len()) as u64;
+        let read = reader
+            .take(room)
+            .read_to_end(&mut buf)
+            .map_err(|e| Failure::NotWritten(format!("cannot read stdin: {e}")))?;
+        if (read as u64) < room {
+            return Ok(buf);
+        }
+        // Doubling keeps the copies few; untouched pages cost no memory.
+        want = buf.capacity();
+    }
 }
 
 fn produce(cli: &Cli) -> Result<Vec<u8>, Failure> {
@@ -60,11 +82,13 @@ pub(crate) fn decode(bytes: Vec<u8>) -> Result<String, Failure> {
     String::from_utf8(bytes).map_err(|err| {
         let valid = err.utf8_error().valid_up_to();
         let line = err.as_bytes()[..valid].split(|&b| b == b'\n').count();
-        Failure::Invalid(vec![Problem {
+        let mut found = Found::default();
+        found.add(Problem {
             line,
             rule: Rule::Encoding,
             severity: Severity::Error,
             message: "invalid UTF-8: the text format is UTF-8".into(),
-        }])
+        });
+        Failure::Invalid(found)
     })
 }

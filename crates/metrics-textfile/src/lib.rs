@@ -15,15 +15,16 @@
 
 mod input;
 mod json;
+mod limits;
 mod outcome;
 mod relabel;
 mod target;
 
 use clap::{ArgGroup, Parser, ValueEnum};
-use outcome::{Done, Failure};
+use outcome::{Done, Failure, Found};
 use selfheal_core::report::Format;
-use selfheal_core::textfile::{self, Options};
-use selfheal_core::{Outcome, duration, metrics};
+use selfheal_core::textfile;
+use selfheal_core::{Outcome, atomic, duration, metrics};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,6 +52,10 @@ sample timestamp, a missing final newline), drop silently (a duplicate series) o
 whose buckets are not cumulative) is an error: nothing is written and the old file stays exactly as it \
 was. promtool's lint problems (no HELP, a counter without _total) are shown as warnings and do not \
 stop the write.\n\n\
+It also refuses what the collector cannot serve within a scrape timeout: more than 32 labels on a \
+sample, more than 64 label names in one family, more than 10000 families, a label value over 2048 \
+bytes, a line over 65536 bytes (the --max-* flags raise each). Memory stays within twice the input however many problems it \
+has: the first 100 are printed, the rest counted.\n\n\
 With -- CMD, the command runs without a shell and its output is written only if it exits with an \
 accepted code: a producer that crashes half-way cannot leave a valid-looking prefix behind.",
     after_help = "Exit codes: 0 written (or valid, with --check), 2 invalid or not written (the old file is \
@@ -61,6 +66,7 @@ metrics-textfile --output /var/lib/prometheus/node-exporter/ollama.prom \\\n    
 metrics-textfile --output /var/lib/prometheus/node-exporter/restart.prom \\\n      \
 --accept-exit 0,1,2 -- restart-guard status --format prom\n  \
 metrics-textfile --check < metrics.prom\n  \
+metrics-textfile --check --max-labels 40 < metrics.prom\n  \
 restart-guard status --format json | \\\n      \
 metrics-textfile --from json --label host=box1 --output restart.prom\n\n\
 The textfile directory above is Debian's (package prometheus-node-exporter); \
@@ -124,6 +130,9 @@ pub struct Cli {
     /// object) or prom (this run's own metrics)
     #[arg(long, value_enum, default_value = "text", env = "SELFHEAL_FORMAT")]
     pub format: Format,
+
+    #[command(flatten)]
+    pub limits: limits::LimitFlags,
 
     /// Command that prints the metrics, run directly (no shell)
     #[arg(last = true, value_name = "CMD")]
@@ -197,51 +206,38 @@ fn convert(cli: &Cli, text: String) -> Result<String, Failure> {
         Input::Json => json::to_text(&text, &cli.labels).map_err(Failure::NotWritten),
         Input::Prom if cli.labels.is_empty() => Ok(text),
         Input::Prom => {
-            relabel::relabel(&prom_exposition::parse(&text), &cli.labels).map_err(Failure::Invalid)
+            let parsed = prom_exposition::parse_with(&text, &cli.limits.limits());
+            relabel::relabel(&parsed, &cli.labels).map_err(Failure::Invalid)
         }
     }
 }
 
+/// Checks once within the flags' limits, then writes (unless --check).
 fn deliver(cli: &Cli, text: &str) -> Result<Done, Failure> {
-    let options = Options {
-        mode: cli.mode,
-        allow_empty: cli.allow_empty,
-    };
-    let Some(path) = &cli.output else {
-        return check_only(text, options);
-    };
-    match textfile::write_with(path, text, &options) {
-        Ok(written) => Ok(Done {
-            series: written.series,
-            families: written.families,
-            warnings: written.warnings,
-            bytes: Some(written.bytes),
-        }),
-        Err(textfile::Error::Invalid(problems)) => Err(Failure::Invalid(problems)),
-        Err(textfile::Error::Empty) => Err(empty()),
-        Err(other) => Err(Failure::NotWritten(other.to_string())),
+    let checked = prom_exposition::check_with(text, &cli.limits.limits());
+    if !checked.is_valid() {
+        return Err(Failure::Invalid(Found::of(&checked)));
     }
+    if checked.series() == 0 && !cli.allow_empty {
+        return Err(empty());
+    }
+    let mut done = Done {
+        series: checked.series(),
+        families: checked.family_count(),
+        warnings: Found::of(&checked),
+        bytes: None,
+    };
+    if let Some(path) = &cli.output {
+        atomic::write_atomic(path, text.as_bytes(), cli.mode)
+            .map_err(|e| Failure::NotWritten(e.to_string()))?;
+        done.bytes = Some(text.len());
+    }
+    Ok(done)
 }
 
 fn empty() -> Failure {
     let why = textfile::Error::Empty;
     Failure::NotWritten(format!("{why} (--allow-empty writes it anyway)"))
-}
-
-fn check_only(text: &str, options: Options) -> Result<Done, Failure> {
-    let checked = prom_exposition::check(text);
-    if !checked.is_valid() {
-        return Err(Failure::Invalid(checked.problems));
-    }
-    if checked.series() == 0 && !options.allow_empty {
-        return Err(empty());
-    }
-    Ok(Done {
-        series: checked.series(),
-        families: checked.family_count(),
-        warnings: checked.warnings().cloned().collect(),
-        bytes: None,
-    })
 }
 
 #[cfg(test)]

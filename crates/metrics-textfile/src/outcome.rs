@@ -1,8 +1,8 @@
 //! What a run prints: one line (written / valid / not written, and why),
 //! then one line per problem; or the same as JSON or Prometheus text.
 
-use crate::{Cli, Input, LABEL, TOOL};
-use prom_exposition::{Problem, Severity};
+use crate::{Cli, Input, LABEL, TOOL, limits};
+use prom_exposition::{Parsed, Problem, Severity};
 use selfheal_core::cli::USAGE_EXIT;
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 use selfheal_core::{Check, Outcome, Report, Status};
@@ -12,11 +12,46 @@ use serde_json::json;
 const TEXT_PROBLEMS: usize = 100;
 const JSON_PROBLEMS: usize = 1000;
 
+/// The problems of an input: the first ones by line, and how many there
+/// were in all, so memory does not grow with their number.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub problems: Vec<Problem>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Found {
+    pub fn of(parsed: &Parsed<'_>) -> Found {
+        Found {
+            problems: parsed.problems.clone(),
+            errors: parsed.error_count,
+            warnings: parsed.warning_count,
+        }
+    }
+
+    /// Counts a problem; keeps it if fewer than JSON can show are kept.
+    pub fn add(&mut self, problem: Problem) {
+        match problem.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        if self.problems.len() < JSON_PROBLEMS {
+            self.problems.push(problem);
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.errors + self.warnings
+    }
+}
+
 /// A run that wrote (or, with --check, would write).
 pub(crate) struct Done {
     pub series: usize,
     pub families: usize,
-    pub warnings: Vec<Problem>,
+    /// Lint warnings only.
+    pub warnings: Found,
     /// Bytes written; `None` for --check.
     pub bytes: Option<usize>,
 }
@@ -27,8 +62,8 @@ pub(crate) enum Failure {
     Usage(String),
     /// Producer failed, input unreadable, empty, or the write failed.
     NotWritten(String),
-    /// The text breaks rules; every problem, by line.
-    Invalid(Vec<Problem>),
+    /// The text breaks rules: the first problems by line, and the count.
+    Invalid(Found),
 }
 
 pub(crate) fn render(cli: &Cli, result: Result<Done, Failure>) -> Outcome {
@@ -47,7 +82,7 @@ pub(crate) fn render(cli: &Cli, result: Result<Done, Failure>) -> Outcome {
         }
         Err(Failure::NotWritten(why)) => {
             report.check(Check::new("input", Status::Critical, failed(cli, &why)));
-            (0, Vec::new())
+            (0, Found::default())
         }
         Err(Failure::Invalid(problems)) => {
             report.check(Check::new(
@@ -71,7 +106,7 @@ fn success(cli: &Cli, done: &Done) -> String {
         n => format!("{n} families"),
     };
     let what = format!("{} series in {families}", done.series);
-    let warned = match done.warnings.len() {
+    let warned = match done.warnings.warnings {
         0 => String::new(),
         1 => ", 1 lint warning".into(),
         n => format!(", {n} lint warnings"),
@@ -91,15 +126,15 @@ fn failed(cli: &Cli, why: &str) -> String {
     }
 }
 
-fn invalid(cli: &Cli, problems: &[Problem]) -> String {
-    let errors: Vec<&Problem> = problems
+fn invalid(cli: &Cli, found: &Found) -> String {
+    let first = found
+        .problems
         .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .collect();
-    let first = errors.first().map_or(String::new(), |p| {
-        format!(", first on line {} ({})", p.line, p.rule.name())
-    });
-    let count = match errors.len() {
+        .find(|p| p.severity == Severity::Error)
+        .map_or(String::new(), |p| {
+            format!(", first on line {} ({})", p.line, p.rule.name())
+        });
+    let count = match found.errors {
         1 => "1 error".to_owned(),
         n => format!("{n} errors"),
     };
@@ -111,31 +146,46 @@ fn invalid(cli: &Cli, problems: &[Problem]) -> String {
     failed(cli, &format!("{count} in the input{first}{rendered}"))
 }
 
-fn problem_lines(problems: &[Problem]) -> Vec<String> {
-    let mut lines: Vec<String> = problems
+/// Errors first (they are why nothing was written), then warnings.
+fn problem_lines(found: &Found) -> Vec<String> {
+    let (errors, warnings): (Vec<&Problem>, Vec<&Problem>) = found
+        .problems
         .iter()
+        .partition(|p| p.severity == Severity::Error);
+    let shown: Vec<&Problem> = errors
+        .into_iter()
+        .chain(warnings)
         .take(TEXT_PROBLEMS)
-        .map(ToString::to_string)
         .collect();
-    if problems.len() > TEXT_PROBLEMS {
+    let mut lines: Vec<String> = shown.iter().map(ToString::to_string).collect();
+    if found.total() > shown.len() {
         lines.push(format!(
             "... and {} more problems (--format json lists up to {JSON_PROBLEMS})",
-            problems.len() - TEXT_PROBLEMS
+            found.total() - shown.len()
+        ));
+    }
+    let mut flags: Vec<&str> = shown.iter().filter_map(|p| limits::flag(p.rule)).collect();
+    flags.sort_unstable();
+    flags.dedup();
+    if !flags.is_empty() {
+        lines.push(format!(
+            "to allow more, raise {} (only for a node_exporter you measured serving it within its scrape timeout)",
+            flags.join(", ")
         ));
     }
     lines
 }
 
-fn add_details(report: &mut Report, cli: &Cli, series: usize, problems: &[Problem]) {
+fn add_details(report: &mut Report, cli: &Cli, series: usize, found: &Found) {
     let details = &mut report.details;
     details.insert("output".into(), json!(cli.output));
     details.insert("written".into(), json!(written(cli, report.status)));
     details.insert("series".into(), json!(series));
-    let shown = &problems[..problems.len().min(JSON_PROBLEMS)];
+    let shown = &found.problems[..found.problems.len().min(JSON_PROBLEMS)];
     details.insert("problems".into(), json!(shown));
     details.insert(
         "problems_omitted".into(),
-        json!(problems.len() - shown.len()),
+        json!(found.total() - shown.len()),
     );
 }
 
@@ -143,8 +193,7 @@ fn written(cli: &Cli, status: Status) -> bool {
     cli.output.is_some() && status == Status::Ok
 }
 
-fn add_metrics(report: &mut Report, cli: &Cli, series: usize, problems: &[Problem]) {
-    let count = |severity| problems.iter().filter(|p| p.severity == severity).count() as f64;
+fn add_metrics(report: &mut Report, cli: &Cli, series: usize, found: &Found) {
     report.metrics.push(
         MetricFamily::new(
             "selfheal_metrics_textfile_series",
@@ -161,8 +210,8 @@ fn add_metrics(report: &mut Report, cli: &Cli, series: usize, problems: &[Proble
             Unit::Count,
             "Problems found in the input, by severity (errors stop the write).",
         )
-        .with(&[("severity", "error")], count(Severity::Error))
-        .with(&[("severity", "warning")], count(Severity::Warning)),
+        .with(&[("severity", "error")], found.errors as f64)
+        .with(&[("severity", "warning")], found.warnings as f64),
     );
     if cli.output.is_some() {
         let value = f64::from(u8::from(written(cli, report.status)));

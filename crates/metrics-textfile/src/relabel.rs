@@ -2,25 +2,23 @@
 //! labels first. The text is re-rendered from the parsed families (HELP,
 //! TYPE, samples in family order); comments are not kept.
 
+use crate::outcome::Found;
 use prom_exposition::{Parsed, Problem, Rule, Sample, Severity};
 use selfheal_core::metrics::{escape_label_value, format_value};
 use std::fmt::Write as _;
 
 /// The relabelled text, or the problems that forbid it: the input's own
 /// errors, or a label that a sample already has.
-pub(crate) fn relabel(
-    parsed: &Parsed<'_>,
-    labels: &[(String, String)],
-) -> Result<String, Vec<Problem>> {
+pub(crate) fn relabel(parsed: &Parsed<'_>, labels: &[(String, String)]) -> Result<String, Found> {
     if !parsed.is_valid() {
-        return Err(parsed.problems.clone());
+        return Err(Found::of(parsed));
     }
     let extra: Vec<String> = labels
         .iter()
         .map(|(k, v)| format!("{k}=\"{}\"", escape_label_value(v)))
         .collect();
     let extra = extra.join(",");
-    let mut conflicts = Vec::new();
+    let mut conflicts = Found::default();
     let mut out = String::new();
     for family in parsed.families.iter().filter(|f| f.series > 0) {
         if let Some(help) = family.help {
@@ -30,14 +28,16 @@ pub(crate) fn relabel(
             let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind.as_str());
         }
         for sample in &family.samples {
-            conflicts.extend(conflict(sample, labels));
+            if let Some(problem) = conflict(sample, labels) {
+                conflicts.add(problem);
+            }
             let own = sample.labels.trim();
             let sep = if own.is_empty() { "" } else { "," };
             let value = format_value(sample.value);
             let _ = writeln!(out, "{}{{{extra}{sep}{own}}} {value}", sample.name);
         }
     }
-    if conflicts.is_empty() {
+    if conflicts.problems.is_empty() {
         Ok(out)
     } else {
         Err(conflicts)
@@ -78,8 +78,8 @@ mod tests {
 
     #[test]
     fn a_label_the_sample_already_has_is_an_error_at_its_line() {
-        let problems = relabel(&parse("a 1\na{host=\"x\"} 2\n"), &labels()).unwrap_err();
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].line, 2);
+        let found = relabel(&parse("a 1\na{host=\"x\"} 2\n"), &labels()).unwrap_err();
+        assert_eq!((found.problems.len(), found.errors), (1, 1));
+        assert_eq!(found.problems[0].line, 2);
     }
 }

@@ -10,13 +10,20 @@
 //! to `_count`, `_sum` and `_count` present). Warnings are `promtool check metrics`' lint problems
 //! (no HELP, a counter without `_total`, ...): the collector accepts those.
 //!
-//! One pass over the text; a sample line allocates nothing, and a series
-//! costs 16 bytes of memory unless [`parse`] is asked to keep samples.
+//! [`Limits`] refuse what the collector cannot serve within a scrape
+//! timeout (too many labels on a series or in a family, runaway lines and
+//! label values) and bound the problems kept.
+//!
+//! One pass over the text; a sample line allocates nothing, a series
+//! costs 16 bytes of memory unless [`parse`] is asked to keep samples, and
+//! problems past the first [`Limits::problems`] are only counted.
 
 mod exporter;
 #[cfg(test)]
 mod go_quirks;
+mod kept;
 mod lex;
+mod limits;
 mod lint;
 mod parser;
 mod rules;
@@ -25,6 +32,7 @@ mod series;
 #[cfg(test)]
 mod tests;
 
+pub use limits::Limits;
 pub use rules::Rule;
 
 /// How bad a problem is.
@@ -157,15 +165,25 @@ pub struct Family<'a> {
 pub struct Parsed<'a> {
     /// Families in order of first mention, including those without samples.
     pub families: Vec<Family<'a>>,
-    /// Problems sorted by line.
+    /// The first [`Limits::problems`] problems, sorted by line.
     pub problems: Vec<Problem>,
+    /// Errors found, kept or not.
+    pub error_count: usize,
+    /// Warnings found, kept or not.
+    pub warning_count: usize,
 }
 
 impl Parsed<'_> {
     /// True when nothing would stop node_exporter reading it as written.
     #[must_use]
     pub fn is_valid(&self) -> bool {
-        self.errors().next().is_none()
+        self.error_count == 0
+    }
+
+    /// Problems found but not kept in [`Parsed::problems`].
+    #[must_use]
+    pub fn omitted(&self) -> usize {
+        self.error_count + self.warning_count - self.problems.len()
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Problem> {
@@ -193,17 +211,30 @@ impl Parsed<'_> {
     }
 }
 
-/// Validates `text` and keeps every sample (for rewriting it).
+/// Validates `text` within the default [`Limits`] and keeps every sample
+/// (for rewriting it).
 #[must_use]
 pub fn parse(text: &str) -> Parsed<'_> {
-    parser::Parser::new(text, true).run()
+    parse_with(text, &Limits::default())
 }
 
-/// Validates `text` keeping only per-family totals: the cheap form for
-/// deciding whether to write it.
+/// [`parse`] within `limits`.
+#[must_use]
+pub fn parse_with<'a>(text: &'a str, limits: &Limits) -> Parsed<'a> {
+    parser::Parser::new(text, true, *limits).run()
+}
+
+/// Validates `text` within the default [`Limits`], keeping only
+/// per-family totals: the cheap form for deciding whether to write it.
 #[must_use]
 pub fn check(text: &str) -> Parsed<'_> {
-    parser::Parser::new(text, false).run()
+    check_with(text, &Limits::default())
+}
+
+/// [`check`] within `limits`.
+#[must_use]
+pub fn check_with<'a>(text: &'a str, limits: &Limits) -> Parsed<'a> {
+    parser::Parser::new(text, false, *limits).run()
 }
 
 /// Undoes label-value escaping (`\\`, `\"`, `\n`).

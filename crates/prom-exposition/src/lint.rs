@@ -2,7 +2,9 @@
 //! promlint) reports, as warnings: node_exporter reads such data fine, so
 //! they never stop a write, but a clean file passes promtool with exit 0.
 
+use super::kept::Kept;
 use super::{Family, Kind, Problem, Rule};
+use std::fmt::Arguments;
 
 /// Base units, and other units mapped to the base promtool suggests.
 const UNITS: [(&str, &str); 24] = [
@@ -71,8 +73,13 @@ impl<'a> LabelFacts<'a> {
 }
 
 /// Appends the lint problems of one family (which has samples).
-pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
-    let mut warn = |rule: Rule, message: String| {
+pub(super) fn family(family: &Family<'_>, out: &mut Kept) {
+    // A message is built only for a problem that is kept.
+    let mut warn = |rule: Rule, message: Arguments<'_>| {
+        if !out.wants(rule.severity(), family.line) {
+            out.count(rule.severity());
+            return;
+        }
         out.push(Problem {
             line: family.line,
             rule,
@@ -81,18 +88,18 @@ pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
         });
     };
     if family.help.is_none() {
-        warn(Rule::NoHelp, "no HELP text".into());
+        warn(Rule::NoHelp, format_args!("no HELP text"));
     }
     units(family.name, &mut warn);
     let total = family.name.ends_with("_total");
     match family.kind {
         Kind::Counter if !total => warn(
             Rule::CounterTotal,
-            "counter names should end in _total".into(),
+            format_args!("counter names should end in _total"),
         ),
         Kind::Gauge | Kind::Histogram | Kind::Summary if total => warn(
             Rule::NonCounterTotal,
-            "only counter names should end in _total".into(),
+            format_args!("only counter names should end in _total"),
         ),
         _ => {}
     }
@@ -101,54 +108,57 @@ pub(super) fn family(family: &Family<'_>, out: &mut Vec<Problem>) {
 }
 
 /// Non-base units (`milliseconds`) and abbreviated ones (`_ms`).
-fn units(name: &str, warn: &mut impl FnMut(Rule, String)) {
+fn units(name: &str, warn: &mut impl FnMut(Rule, Arguments<'_>)) {
     if let Some((unit, base)) = non_base_unit(name) {
         warn(
             Rule::BaseUnit,
-            format!("use base unit {base:?} instead of {unit:?}"),
+            format_args!("use base unit {base:?} instead of {unit:?}"),
         );
     }
     let lower = name.to_ascii_lowercase();
     if ABBREVIATIONS.iter().any(|a| has_word(&lower, a)) {
         warn(
             Rule::UnitAbbreviation,
-            "the name should not contain abbreviated units (write seconds, bytes)".into(),
+            format_args!("the name should not contain abbreviated units (write seconds, bytes)"),
         );
     }
 }
 
 /// Type words in the name, colons, camelCase names and label names.
-fn spelling(family: &Family<'_>, warn: &mut impl FnMut(Rule, String)) {
+fn spelling(family: &Family<'_>, warn: &mut impl FnMut(Rule, Arguments<'_>)) {
     let name = family.name;
     let lower = name.to_ascii_lowercase();
     for word in TYPE_WORDS {
         if has_word(&lower, word) {
             warn(
                 Rule::TypeInName,
-                format!("the name should not include the type {word:?}"),
+                format_args!("the name should not include the type {word:?}"),
             );
         }
     }
     if name.contains(':') {
         warn(
             Rule::Colon,
-            "':' in metric names is for recording rules".into(),
+            format_args!("':' in metric names is for recording rules"),
         );
     }
     if is_camel(name) {
-        warn(Rule::CamelCase, "write metric names in snake_case".into());
+        warn(
+            Rule::CamelCase,
+            format_args!("write metric names in snake_case"),
+        );
     }
     if let Some(label) = family.labels.camel {
         warn(
             Rule::CamelCase,
-            format!("write label names in snake_case, not {label}"),
+            format_args!("write label names in snake_case, not {label}"),
         );
     }
 }
 
 /// `_bucket`/`_count`/`_sum` suffixes and `le`/`quantile` labels outside
 /// histograms and summaries; untyped families are exempt, as in promtool.
-fn reserved(family: &Family<'_>, warn: &mut impl FnMut(Rule, String)) {
+fn reserved(family: &Family<'_>, warn: &mut impl FnMut(Rule, Arguments<'_>)) {
     let (name, kind) = (family.name, family.kind);
     if kind == Kind::Untyped {
         return;
@@ -158,27 +168,27 @@ fn reserved(family: &Family<'_>, warn: &mut impl FnMut(Rule, String)) {
     if !histogram && name.ends_with("_bucket") {
         warn(
             Rule::ReservedSuffix,
-            "only histograms should end in _bucket".into(),
+            format_args!("only histograms should end in _bucket"),
         );
     }
     for suffix in ["_count", "_sum"] {
         if !histogram && !summary && name.ends_with(suffix) {
             warn(
                 Rule::ReservedSuffix,
-                format!("only histograms and summaries should end in {suffix}"),
+                format_args!("only histograms and summaries should end in {suffix}"),
             );
         }
     }
     if !histogram && family.labels.le {
         warn(
             Rule::StructuralLabel,
-            "only histograms should have an le label".into(),
+            format_args!("only histograms should have an le label"),
         );
     }
     if !summary && family.labels.quantile {
         warn(
             Rule::StructuralLabel,
-            "only summaries should have a quantile label".into(),
+            format_args!("only summaries should have a quantile label"),
         );
     }
 }
@@ -200,7 +210,12 @@ fn non_base_unit(name: &str) -> Option<(String, &'static str)> {
 
 /// `_word_` inside or `_word` at the end of `name`.
 fn has_word(name: &str, word: &str) -> bool {
-    name.strip_suffix(word).is_some_and(|n| n.ends_with('_')) || name.contains(&format!("_{word}_"))
+    name.match_indices(word).any(|(at, _)| {
+        let end = at + word.len();
+        at > 0
+            && name.as_bytes()[at - 1] == b'_'
+            && (end == name.len() || name.as_bytes()[end] == b'_')
+    })
 }
 
 /// A lower-case letter followed by an upper-case one.

@@ -3,10 +3,12 @@
 //! parser: the exact name first, then `x_count`/`x_sum` (and `x_bucket`)
 //! of an existing summary (or histogram) `x`.
 
+use super::kept::Kept;
 use super::lex::{self, Line, SampleLine};
+use super::limits::LabelNames;
 use super::lint::LabelFacts;
 use super::series::{self, Groups, Labels, Seen, SeriesSet};
-use super::{Family, Kind, Parsed, Problem, Rule, Sample};
+use super::{Family, Kind, Limits, Parsed, Problem, Rule, Sample};
 use std::collections::HashMap;
 
 /// Which series of its family a sample name is.
@@ -26,37 +28,42 @@ const SUFFIXES: [(&str, Role); 3] = [
 
 /// Per-family state that is not part of the result.
 #[derive(Default)]
-struct Extra {
+struct Extra<'a> {
     help_line: usize,
     type_line: usize,
     groups: Groups,
+    label_names: LabelNames<'a>,
 }
 
 pub(super) struct Parser<'a> {
     text: &'a str,
     keep: bool,
+    limits: Limits,
     families: Vec<Family<'a>>,
-    extra: Vec<Extra>,
+    extra: Vec<Extra<'a>>,
     by_name: HashMap<&'a str, usize>,
     last: Option<usize>,
     series: SeriesSet,
-    problems: Vec<Problem>,
+    problems: Kept,
+    /// Set once a line named a family past [`Limits::families`].
+    families_over: bool,
     /// Labels of the current sample, sorted; reused so lines do not allocate.
     scratch: Labels<'a>,
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(text: &'a str, keep: bool) -> Self {
+    pub fn new(text: &'a str, keep: bool, limits: Limits) -> Self {
         Parser {
             text,
             keep,
+            limits,
             families: Vec::new(),
             extra: Vec::new(),
             by_name: HashMap::new(),
             last: None,
-            // A guess at the number of sample lines; too low only costs a rehash.
-            series: SeriesSet::with_capacity(text.len() / 100),
-            problems: Vec::new(),
+            series: SeriesSet::default(),
+            problems: Kept::new(limits.problems),
+            families_over: false,
             scratch: Vec::new(),
         }
     }
@@ -67,26 +74,29 @@ impl<'a> Parser<'a> {
             return self.finish();
         }
         let text = self.text;
-        let mut offset = 0;
-        for (index, line) in text.split('\n').enumerate() {
-            let number = index + 1;
-            if offset + line.len() == text.len() {
-                if !line.trim_matches([' ', '\t']).is_empty() {
-                    let why = "the last line has no final newline: node_exporter rejects the file";
-                    self.error(number, Rule::FinalNewline, why.into());
-                    self.line(number, offset, line);
-                }
-                break;
-            }
-            self.line(number, offset, line);
-            offset += line.len() + 1;
+        let (mut offset, mut number) = (0, 0);
+        // memchr finds line ends several bytes at a time.
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            number += 1;
+            self.line(number, offset, &text[offset..end]);
+            offset = end + 1;
+        }
+        let last = &text[offset..];
+        if !last.trim_matches([' ', '\t']).is_empty() {
+            let why = "the last line has no final newline: node_exporter rejects the file";
+            self.error(number + 1, Rule::FinalNewline, why.into());
+            self.line(number + 1, offset, last);
         }
         self.finish()
     }
 
     fn line(&mut self, number: usize, offset: usize, text: &'a str) {
+        if text.len() > self.limits.line_bytes {
+            self.too_long(number, text.len());
+            return;
+        }
         self.scratch.clear();
-        match lex::line(text, &mut self.scratch) {
+        match lex::line(text, &mut self.scratch, &self.limits) {
             Ok(Line::Blank | Line::Comment) => {}
             Ok(Line::Mention(name)) => {
                 self.resolve(name, number);
@@ -94,7 +104,7 @@ impl<'a> Parser<'a> {
             Ok(Line::Help { name, text: help }) => self.help(number, name, help),
             Ok(Line::Type { name, kind }) => self.declare(number, name, kind),
             Ok(Line::Sample(sample)) => self.sample(number, offset, &sample),
-            Err(err) => self.error(number, err.rule, err.message),
+            Err(err) => self.report(number, err.rule, || err.message.into_owned()),
         }
     }
 
@@ -107,9 +117,20 @@ impl<'a> Parser<'a> {
         });
     }
 
-    fn resolve(&mut self, name: &'a str, line: usize) -> (usize, Role) {
+    /// Reports a problem, building its message only if it is kept.
+    fn report(&mut self, line: usize, rule: Rule, why: impl FnOnce() -> String) {
+        if self.problems.wants(rule.severity(), line) {
+            self.error(line, rule, why());
+        } else {
+            self.problems.count(rule.severity());
+        }
+    }
+
+    /// The family a name belongs to, created if new; `None` past
+    /// [`Limits::families`] (reported once).
+    fn resolve(&mut self, name: &'a str, line: usize) -> Option<(usize, Role)> {
         if let Some(&index) = self.by_name.get(name) {
-            return (index, Role::Plain);
+            return Some((index, Role::Plain));
         }
         for (suffix, role) in SUFFIXES {
             if let Some(base) = name.strip_suffix(suffix)
@@ -117,11 +138,15 @@ impl<'a> Parser<'a> {
             {
                 let kind = self.families[index].kind;
                 if kind == Kind::Histogram || (kind == Kind::Summary && role != Role::Bucket) {
-                    return (index, role);
+                    return Some((index, role));
                 }
             }
         }
         let index = self.families.len();
+        if index >= self.limits.families {
+            self.too_many_families(line);
+            return None;
+        }
         self.by_name.insert(name, index);
         self.families.push(Family {
             name,
@@ -134,12 +159,14 @@ impl<'a> Parser<'a> {
             samples: Vec::new(),
         });
         self.extra.push(Extra::default());
-        (index, Role::Plain)
+        Some((index, Role::Plain))
     }
 
     fn help(&mut self, line: usize, name: &'a str, text: &'a str) {
         // HELP/TYPE for `x_sum` of summary `x` applies to `x`, as in Go.
-        let index = self.resolve(name, line).0;
+        let Some((index, _)) = self.resolve(name, line) else {
+            return;
+        };
         if self.families[index].help.is_some() {
             let first = self.extra[index].help_line;
             let why = format!("second HELP for {name} (the first is on line {first})");
@@ -152,7 +179,9 @@ impl<'a> Parser<'a> {
 
     fn declare(&mut self, line: usize, name: &'a str, word: &'a str) {
         // HELP/TYPE for `x_sum` of summary `x` applies to `x`, as in Go.
-        let index = self.resolve(name, line).0;
+        let Some((index, _)) = self.resolve(name, line) else {
+            return;
+        };
         let family = &self.families[index];
         let problem = if family.series > 0 {
             let why = format!("TYPE for {name} comes after its samples: move it above them");
@@ -183,7 +212,10 @@ impl<'a> Parser<'a> {
         let (index, role) = match self.last {
             // Samples of a family usually follow each other: skip the lookup.
             Some(last) if self.families[last].name == sample.name => (last, Role::Plain),
-            _ => self.resolve(sample.name, line),
+            _ => match self.resolve(sample.name, line) {
+                Some(found) => found,
+                None => return,
+            },
         };
         self.last = Some(index);
         if let Some(name) = repeated_label(&self.scratch) {
@@ -191,17 +223,21 @@ impl<'a> Parser<'a> {
             self.error(line, Rule::DuplicateLabel, why);
             return;
         }
-        if self.duplicate(line, offset, sample) || !self.structure(index, line, role, sample) {
+        if self.duplicate(index, line, offset, sample) || !self.structure(index, line, role, sample)
+        {
             return;
         }
         let family = &mut self.families[index];
-        family.series += 1;
         let structural = structural_label(family.kind);
-        for (name, _) in &self.scratch {
-            if Some(*name) != structural {
-                family.labels.see(name);
-            }
+        let limit = self.limits.family_labels;
+        // The lint facts need each label name of the family once.
+        let facts = &mut family.labels;
+        let names = &mut self.extra[index].label_names;
+        if names.add(&self.scratch, structural, limit, |name| facts.see(name)) {
+            self.too_many_names(index, line);
         }
+        let family = &mut self.families[index];
+        family.series += 1;
         if self.keep {
             family.samples.push(Sample {
                 line,
@@ -213,28 +249,40 @@ impl<'a> Parser<'a> {
     }
 
     /// Records the series; reports it and returns true if seen before.
-    fn duplicate(&mut self, line: usize, offset: usize, sample: &SampleLine<'a>) -> bool {
+    fn duplicate(
+        &mut self,
+        index: usize,
+        line: usize,
+        offset: usize,
+        sample: &SampleLine<'a>,
+    ) -> bool {
         let hash = series::identity_hash(sample.name, &self.scratch);
         let at = Seen {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             offset: u32::try_from(offset).unwrap_or(u32::MAX),
         };
         let (text, labels, name) = (self.text, &self.scratch, sample.name);
-        let same = |earlier: u32| series::same_series(line_at(text, earlier), name, labels);
-        let Some(earlier) = self.series.insert(hash, at, same) else {
+        // A repeat is most often the very same line: no need to lex it again.
+        let current = line_at(text, at.offset);
+        let same = |earlier: u32| {
+            let before = line_at(text, earlier);
+            before == current || series::same_series(before, name, labels)
+        };
+        let Some(earlier) = self.series.insert(index, hash, at, same) else {
             return false;
         };
-        let labels = sample.labels.trim();
-        let series = if labels.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{name}{{{labels}}}")
-        };
-        let why = format!(
-            "{series} repeats the series on line {}: node_exporter keeps one and silently drops the other",
-            earlier.line
-        );
-        self.error(line, Rule::DuplicateSeries, why);
+        self.report(line, Rule::DuplicateSeries, || {
+            let labels = sample.labels.trim();
+            let series = if labels.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name}{{{labels}}}")
+            };
+            format!(
+                "{series} repeats the series on line {}: node_exporter keeps one and silently drops the other",
+                earlier.line
+            )
+        });
         true
     }
 
@@ -247,10 +295,11 @@ impl<'a> Parser<'a> {
                 super::lint::family(&self.families[index], &mut self.problems);
             }
         }
-        self.problems.sort_by_key(|p| p.line);
         Parsed {
             families: self.families,
-            problems: self.problems,
+            error_count: self.problems.errors,
+            warning_count: self.problems.warnings,
+            problems: self.problems.into_sorted(),
         }
     }
 
@@ -337,7 +386,8 @@ fn structural_label(kind: Kind) -> Option<&'static str> {
 /// The line that starts at `offset`.
 fn line_at(text: &str, offset: u32) -> &str {
     let rest = &text[offset as usize..];
-    rest.split('\n').next().unwrap_or(rest)
+    memchr::memchr(b'\n', rest.as_bytes()).map_or(rest, |end| &rest[..end])
 }
 
+mod refuse;
 mod structure;

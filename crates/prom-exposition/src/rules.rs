@@ -41,6 +41,16 @@ pub enum Rule {
     ExporterName,
     Histogram,
     Summary,
+    /// A line longer than [`crate::Limits::line_bytes`].
+    LineLength,
+    /// A sample with more labels than [`crate::Limits::labels`].
+    LabelCount,
+    /// A family with more label names than [`crate::Limits::family_labels`].
+    FamilyLabels,
+    /// More families than [`crate::Limits::families`].
+    FamilyCount,
+    /// A label value longer than [`crate::Limits::label_value_bytes`].
+    LabelValueLength,
     // Lint problems, as promtool 2.42 reports them.
     NoHelp,
     CounterTotal,
@@ -81,6 +91,11 @@ impl Rule {
             Rule::ExporterName => "exporter-name",
             Rule::Histogram => "histogram",
             Rule::Summary => "summary",
+            Rule::LineLength => "line-length",
+            Rule::LabelCount => "label-count",
+            Rule::FamilyLabels => "family-labels",
+            Rule::FamilyCount => "family-count",
+            Rule::LabelValueLength => "label-value-length",
             Rule::NoHelp => "no-help",
             Rule::CounterTotal => "counter-total",
             Rule::NonCounterTotal => "non-counter-total",

@@ -10,6 +10,7 @@
 
 use super::lex;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Labels of one sample, in input order.
@@ -111,32 +112,42 @@ pub(super) struct Seen {
     pub offset: u32,
 }
 
+/// The series seen, one table per family: a family's samples usually
+/// come together, and its table then stays in the CPU cache where one
+/// table for the whole text would miss it on nearly every line.
 #[derive(Default)]
 pub(super) struct SeriesSet {
-    first: HashIndex<Seen>,
+    families: Vec<HashIndex<Seen>>,
     /// Distinct series whose hash collided with another's (practically never).
     more: Vec<(u64, Seen)>,
 }
 
 impl SeriesSet {
-    /// Room for `series` entries up front: growing rehashes them all.
-    pub fn with_capacity(series: usize) -> Self {
-        SeriesSet {
-            first: HashIndex::with_capacity_and_hasher(series, BuildHasherDefault::default()),
-            more: Vec::new(),
+    /// Records a series of family `family`; returns where it was seen
+    /// before, if it was. `same(offset)` tells whether the line at
+    /// `offset` is this series.
+    pub fn insert(
+        &mut self,
+        family: usize,
+        hash: u64,
+        at: Seen,
+        same: impl Fn(u32) -> bool,
+    ) -> Option<Seen> {
+        if family >= self.families.len() {
+            self.families.resize_with(family + 1, HashIndex::default);
         }
-    }
-
-    /// Records a series; returns where it was seen before, if it was.
-    /// `same(offset)` tells whether the line at `offset` is this series.
-    pub fn insert(&mut self, hash: u64, at: Seen, same: impl Fn(u32) -> bool) -> Option<Seen> {
-        let Some(&earlier) = self.first.get(&hash) else {
-            self.first.insert(hash, at);
-            return None;
+        // One probe of the table for the usual, new series.
+        let earlier = match self.families[family].entry(hash) {
+            Entry::Vacant(slot) => {
+                slot.insert(at);
+                return None;
+            }
+            Entry::Occupied(slot) => *slot.get(),
         };
         if same(earlier.offset) {
             return Some(earlier);
         }
+        // The same series is always in the same family: one list will do.
         let found = self
             .more
             .iter()
@@ -153,7 +164,7 @@ impl SeriesSet {
 /// (empty values ignored, order ignored).
 pub(super) fn same_series(line: &str, name: &str, labels: &[(&str, &str)]) -> bool {
     let mut theirs = Vec::new();
-    let Ok(lex::Line::Sample(earlier)) = lex::line(line, &mut theirs) else {
+    let Ok(lex::Line::Sample(earlier)) = lex::line(line, &mut theirs, &crate::Limits::NONE) else {
         return false;
     };
     let mut ours: Labels<'_> = labels.to_vec();
