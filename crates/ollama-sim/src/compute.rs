@@ -118,7 +118,8 @@ impl Compute {
         let words: Vec<&str> = TEXT.split(' ').collect();
         let limit_reached =
             active.job.n_predict >= 0 && i64::from(active.decoded) >= active.job.n_predict;
-        let text_ended = active.decoded as usize >= words.len();
+        // With a num_predict the text repeats up to it; without one it ends (EOS).
+        let text_ended = active.job.n_predict < 0 && active.decoded as usize >= words.len();
         if !faults.runaway && (limit_reached || text_ended) {
             let final_event = json!({
                 "content": "", "stop": true,
