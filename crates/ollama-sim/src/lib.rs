@@ -72,8 +72,9 @@ fn parse_keep_alive(text: &str) -> Result<KeepAlive, String> {
 #[command(
     name = TOOL,
     version,
-    about = "A faithful Ollama simulator with fault injection, for testing probes and alerting.",
-    after_help = AFTER_HELP
+    about = "A faithful Ollama simulator with fault injection, for testing probes.",
+    after_help = AFTER_HELP,
+    term_width = 80
 )]
 pub struct Cli {
     /// Port on 127.0.0.1 (0 picks a free one; read it from the first line)
@@ -218,11 +219,14 @@ pub fn run(cli: &Cli) -> Outcome {
     for (fault, model) in &cli.fault {
         control::set(&sim, *fault, model.clone());
     }
+    // Refused from the start: the port is closed before anyone learns it.
+    let listener = (!sim.lock().faults.any(Fault::Refuse)).then_some(listener);
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on 127.0.0.1:{port}");
     let _ = stdout.flush();
-    server::serve(&sim, &listener);
-    drop(listener);
+    if let Some(listener) = listener {
+        server::serve(&sim, &listener);
+    }
     // The listener is closed (refuse): stay alive, runners and all.
     loop {
         std::thread::park();
