@@ -175,3 +175,14 @@ fn a_stopped_runner_hangs_generate_but_not_ps() {
     let r = post_within(&sim, "/api/generate", &body, Duration::from_secs(10)).unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn sigterm_takes_the_runners_down_too() {
+    let mut sim = sim(&["--preload", MODEL]);
+    let pid = runners(&sim)[0]["pid"].as_u64().unwrap();
+    signal(u64::from(sim.pid()), Signal::TERM);
+    sim.child().wait().unwrap();
+    wait_until(Duration::from_secs(5), "the runner is gone", || {
+        process_gone(pid)
+    });
+}
