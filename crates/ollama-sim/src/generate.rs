@@ -86,9 +86,7 @@ pub fn handle(sim: &Sim, body: &[u8], out: &mut Out) -> io::Result<()> {
         Ok(k) => k,
         Err(msg) => return out.error(400, &msg),
     };
-    let Some(model) = request.model.clone().filter(|m| !m.is_empty()) else {
-        return out.error(400, "model is required");
-    };
+    let model = request.model.clone().unwrap_or_default();
     let Some(spec) = sim.find(&model).cloned() else {
         return out.error(404, &format!("model '{model}' not found"));
     };
@@ -181,7 +179,8 @@ impl Relay<'_> {
                     out.chunk(format!("{line}\n").as_bytes())?;
                     return out.end_chunked();
                 }
-                Err(_) => return out.error(500, RUNNER_STOPPED),
+                // Before any content: a plain JSON error (streamResponse's content type).
+                Err(_) => return error_before_content(out, streaming),
             }
         }
     }
@@ -217,6 +216,14 @@ impl Relay<'_> {
             eval_duration: eval_ns,
         }
     }
+}
+
+fn error_before_content(out: &mut Out, streaming: bool) -> io::Result<()> {
+    if !streaming {
+        return out.error(500, RUNNER_STOPPED);
+    }
+    let body = serde_json::json!({ "error": RUNNER_STOPPED }).to_string();
+    out.respond(500, "application/json", body.as_bytes())
 }
 
 /// One JSON object, fields in Ollama's order.

@@ -90,6 +90,15 @@ impl Sim {
             .0
     }
 
+    /// How error texts name the runner: HEAD says llama-server, older servers llama runner.
+    fn runner_name(&self) -> &'static str {
+        if self.cfg.old_style {
+            "llama runner"
+        } else {
+            "llama-server"
+        }
+    }
+
     #[must_use]
     pub fn find(&self, name: &str) -> Option<&ModelSpec> {
         let full = crate::models::full_name(name);
@@ -201,7 +210,7 @@ impl Sim {
             if let Some(status) = self.runner_exited(&attached) {
                 return Err((
                     500,
-                    format!("llama runner process has terminated: {status}"),
+                    format!("{} process has terminated: {status}", self.runner_name()),
                 ));
             }
             if crate::runners::ready(attached.port, self.cfg.old_style) {
@@ -217,7 +226,11 @@ impl Sim {
             .get_mut(&spec.name)
             .filter(|l| l.proc.pid == attached.pid);
         let Some(l) = l else {
-            return Err((500, "llama runner process has terminated: killed".into()));
+            let name = self.runner_name();
+            return Err((
+                500,
+                format!("{name} process has terminated: signal: killed"),
+            ));
         };
         l.ready = true;
         l.refs += 1;

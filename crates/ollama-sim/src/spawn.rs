@@ -41,13 +41,24 @@ impl RunnerProc {
     /// Its exit status once it has exited, as Go prints it (`exit status 2`).
     pub fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {
-            Ok(Some(status)) => Some(match status.code() {
-                Some(code) => format!("exit status {code}"),
-                None => format!("{status}"),
-            }),
+            Ok(Some(status)) => Some(go_exit_text(status)),
             Ok(None) => None,
             Err(err) => Some(err.to_string()),
         }
+    }
+}
+
+/// How Go's `exec.ExitError` reads: `exit status 2`, `signal: killed`.
+fn go_exit_text(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(9)) => "signal: killed".into(),
+        (None, Some(15)) => "signal: terminated".into(),
+        (None, Some(6)) => "signal: aborted".into(),
+        (None, Some(11)) => "signal: segmentation fault".into(),
+        (None, Some(n)) => format!("signal: signal {n}"),
+        (None, None) => "exit status unknown".into(),
     }
 }
 

@@ -62,7 +62,10 @@ fn tags_lists_models_with_details() {
     ] {
         assert!(details.get(key).is_some(), "details lack {key}: {details}");
     }
-    assert!(details.get("context_length").is_none(), "{details}");
+    assert_eq!(
+        (&details["context_length"], &details["embedding_length"]),
+        (&json!(131_072), &json!(2048))
+    );
     assert_eq!(llama["capabilities"], json!(["completion"]));
     assert_eq!(models[1]["capabilities"], json!(["embedding"]));
 }
@@ -84,6 +87,25 @@ fn ps_shows_a_loaded_model_with_its_expiry() {
     assert!(
         (290.0..=301.0).contains(&left),
         "default keep-alive is 5m, {left}s left"
+    );
+    let raw = get(&sim, "/api/ps").body;
+    let order = [
+        "name",
+        "model",
+        "size",
+        "digest",
+        "details",
+        "expires_at",
+        "size_vram",
+        "context_length",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|k| raw.rfind(&format!("\"{k}\":")).unwrap())
+        .collect();
+    assert!(
+        at.is_sorted(),
+        "fields in ProcessModelResponse's order: {raw}"
     );
 }
 
@@ -168,7 +190,7 @@ fn non_streaming_generate_is_one_object() {
 fn errors_use_ollamas_status_codes_and_texts() {
     let sim = sim(&[]);
     let cases = [
-        (json!({ "prompt": "hi" }), 400, "model is required"),
+        (json!({ "prompt": "hi" }), 404, "model '' not found"),
         (
             json!({ "model": "nope", "prompt": "hi" }),
             404,
