@@ -134,6 +134,9 @@ pub fn ps_body(sim: &Sim) -> String {
 }
 
 pub fn ps(sim: &Sim, out: &mut Out) -> io::Result<()> {
+    while sim.cfg.ps_blocks_during_load && sim.lock().loaded.values().any(|l| !l.ready) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     out.respond(200, crate::http::JSON, ps_body(sim).as_bytes())
 }
 

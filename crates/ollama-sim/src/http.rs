@@ -64,6 +64,13 @@ fn read_line(reader: &mut impl BufRead, budget: &mut u64) -> Result<String, Read
 
 /// Reads one request; its size is bounded by [`MAX_HEAD`] and [`MAX_BODY`].
 pub fn read_request(reader: &mut impl BufRead) -> Result<Request, ReadError> {
+    let mut request = read_head(reader)?;
+    request.body = read_body(reader, &request)?;
+    Ok(request)
+}
+
+/// The request line and headers; the body is left for [`read_body`].
+pub fn read_head(reader: &mut impl BufRead) -> Result<Request, ReadError> {
     let mut budget = MAX_HEAD;
     let line = read_line(reader, &mut budget)?;
     let mut parts = line.split(' ');
@@ -95,11 +102,18 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Request, ReadError> {
     {
         request.close = true;
     }
-    request.body = read_body(reader, &request)?;
     Ok(request)
 }
 
-fn read_body(reader: &mut impl BufRead, request: &Request) -> Result<Vec<u8>, ReadError> {
+/// Whether the client waits for `100 Continue` before sending its body (curl does).
+#[must_use]
+pub fn expects_continue(request: &Request) -> bool {
+    request
+        .header("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+}
+
+pub fn read_body(reader: &mut impl BufRead, request: &Request) -> Result<Vec<u8>, ReadError> {
     if request
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))

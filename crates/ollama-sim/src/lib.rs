@@ -115,6 +115,10 @@ pub struct Cli {
     /// Context length of loads that do not ask for num_ctx
     #[arg(long, default_value_t = 4096)]
     pub num_ctx: u32,
+    /// Make /api/ps wait until loads finish, as v0.32.10+ does by its code
+    /// (it takes each runner's lock); default: answer at once, showing them
+    #[arg(long)]
+    pub ps_blocks_during_load: bool,
 }
 
 /// The process entry: runner mode when executed as `llama-server` or
@@ -154,6 +158,7 @@ fn config(cli: &Cli) -> sched::Config {
         old_style,
         utc_offset: cli.utc_offset,
         num_ctx: cli.num_ctx,
+        ps_blocks_during_load: cli.ps_blocks_during_load,
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Config {
     pub old_style: bool,
     pub utc_offset: i32,
     pub num_ctx: u32,
+    /// `/api/ps` waits for loads to finish (v0.32.10+, read from the code).
+    pub ps_blocks_during_load: bool,
 }
 
 /// A model with a runner process, loading or ready.

@@ -34,7 +34,7 @@ fn connection(sim: &Arc<Sim>, stream: TcpStream) {
     let mut reader = BufReader::new(read_half);
     let mut out = Out::new(stream);
     loop {
-        let request = match http::read_request(&mut reader) {
+        let request = match read_request(sim, &mut reader, &mut out) {
             Ok(r) => r,
             Err(ReadError::Closed) => return,
             Err(ReadError::TooLarge) => {
@@ -56,6 +56,21 @@ fn connection(sim: &Arc<Sim>, stream: TcpStream) {
             return;
         }
     }
+}
+
+/// Reads a request, answering `Expect: 100-continue` like Go's server does
+/// (unless a wire fault decides what is sent).
+fn read_request(
+    sim: &Sim,
+    reader: &mut BufReader<TcpStream>,
+    out: &mut Out,
+) -> Result<Request, ReadError> {
+    let mut request = http::read_head(reader)?;
+    if http::expects_continue(&request) && sim.lock().faults.wire().is_none() {
+        out.send(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    request.body = http::read_body(reader, &request)?;
+    Ok(request)
 }
 
 /// Answers as the active wire fault dictates, else normally.

@@ -378,3 +378,41 @@ fn embed_returns_unit_vectors() {
         (400, json!({ "error": "invalid input type" }))
     );
 }
+
+#[test]
+fn ps_can_block_during_loads_like_newer_servers() {
+    let sim = sim(&["--load-time", "1500ms", "--ps-blocks-during-load"]);
+    std::thread::scope(|scope| {
+        scope.spawn(|| load(&sim, MODEL));
+        wait_until(Duration::from_secs(5), "a runner starts", || {
+            !common::runners(&sim).is_empty()
+        });
+        let started = std::time::Instant::now();
+        let models = ps(&sim);
+        assert!(
+            started.elapsed() > Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(models.len(), 1, "answers once loaded: {models:?}");
+    });
+}
+
+#[test]
+fn expect_100_continue_is_answered_before_the_body() {
+    use std::io::{Read, Write};
+    let sim = sim(&[]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", sim.port())).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let body = r#"{"model":"llama3.2:1b"}"#;
+    write!(stream, "POST /api/generate HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    let mut interim = [0; 25];
+    stream.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut status = [0; 15];
+    stream.read_exact(&mut status).unwrap();
+    assert_eq!(&status, b"HTTP/1.1 200 OK");
+}
