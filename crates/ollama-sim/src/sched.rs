@@ -134,7 +134,9 @@ impl Sim {
                     st = self.wait(st);
                     continue;
                 }
-                if num_ctx.is_none_or(|c| c == l.num_ctx) {
+                // needsReload: an omitted num_ctx means the default, so a model
+                // loaded with an explicit one is reloaded (the probe's trap).
+                if num_ctx.unwrap_or(self.cfg.num_ctx) == l.num_ctx {
                     l.refs += 1;
                     if let Some(k) = keep_alive {
                         l.session = k;
@@ -279,10 +281,9 @@ impl Sim {
     pub fn expire(&self, name: &str) {
         let mut st = self.lock();
         if let Some(l) = st.loaded.get_mut(name) {
+            // Like expireRunner: expiry now even while requests are attached.
             l.session = KeepAlive::For(Duration::ZERO);
-            if l.refs == 0 && !l.stuck {
-                l.expires_at = Some(SystemTime::now());
-            }
+            l.expires_at = Some(SystemTime::now());
         }
         drop(st);
         self.unload_expired();

@@ -416,3 +416,22 @@ fn expect_100_continue_is_answered_before_the_body() {
     stream.read_exact(&mut status).unwrap();
     assert_eq!(&status, b"HTTP/1.1 200 OK");
 }
+
+#[test]
+fn omitting_num_ctx_reloads_a_model_loaded_with_another() {
+    let sim = sim(&[]);
+    let with_ctx =
+        json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1, "num_ctx": 8192 } });
+    post(&sim, "/api/generate", &with_ctx);
+    let pid = common::runners(&sim)[0]["pid"].clone();
+    post(&sim, "/api/generate", &with_ctx);
+    assert_eq!(
+        common::runners(&sim)[0]["pid"],
+        pid,
+        "same options: same runner"
+    );
+    let without = json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1 } });
+    post(&sim, "/api/generate", &without);
+    assert_ne!(common::runners(&sim)[0]["pid"], pid, "reloaded");
+    assert_eq!(ps(&sim)[0]["context_length"], 4096);
+}
