@@ -162,38 +162,33 @@ fn config(cli: &Cli) -> sched::Config {
     }
 }
 
-/// Runs the simulator until it is killed.
-#[must_use]
-pub fn run(cli: &Cli) -> Outcome {
-    let cfg = config(cli);
-    for name in &cli.preload {
+fn failure(code: u8, message: String) -> Outcome {
+    Outcome {
+        code,
+        stdout: String::new(),
+        stderr: message + "\n",
+    }
+}
+
+/// Every `--preload` names a model the simulator has.
+fn check_preloads(cfg: &sched::Config, preload: &[String]) -> Result<(), String> {
+    for name in preload {
         if !cfg.models.iter().any(|m| m.name == models::full_name(name)) {
             let known: Vec<&str> = cfg.models.iter().map(|m| m.name.as_str()).collect();
-            let msg = format!(
-                "--preload {name}: no such model; the simulator has {}\n",
+            return Err(format!(
+                "--preload {name}: no such model; the simulator has {}",
                 known.join(", ")
-            );
-            return Outcome {
-                code: 3,
-                stdout: String::new(),
-                stderr: msg,
-            };
+            ));
         }
     }
-    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, cli.port)) {
-        Ok(l) => l,
-        Err(err) => {
-            let msg = format!("{TOOL}: cannot listen on 127.0.0.1:{}: {err}\n", cli.port);
-            return Outcome {
-                code: 1,
-                stdout: String::new(),
-                stderr: msg,
-            };
-        }
-    };
+    Ok(())
+}
+
+/// The shared state, the runner spawner and the housekeeping thread.
+fn start(cfg: sched::Config, style: spawn::RunnerStyle) -> Arc<sched::Sim> {
     let exe = std::env::current_exe().unwrap_or_else(|_| TOOL.into());
     let sim = Arc::new(sched::Sim {
-        spawner: spawn::Spawner::start(exe, cli.runner_style),
+        spawner: spawn::Spawner::start(exe, style),
         cfg,
         state: Mutex::new(sched::State::default()),
         changed: Condvar::new(),
@@ -205,19 +200,40 @@ pub fn run(cli: &Cli) -> Outcome {
             housekeeper.unload_expired();
         }
     });
-    for name in &cli.preload {
-        let spec = sim.find(name).cloned().expect("checked above");
-        match sim.acquire(&spec, None, None, false) {
-            Ok(attached) => sim.release(&attached),
-            Err((_, msg)) => {
-                sim.kill_all();
-                return Outcome {
-                    code: 1,
-                    stdout: String::new(),
-                    stderr: format!("--preload {name}: {msg}\n"),
-                };
-            }
+    sim
+}
+
+fn preload(sim: &sched::Sim, names: &[String]) -> Result<(), String> {
+    for name in names {
+        let spec = sim.find(name).cloned().expect("checked before");
+        let attached = sim
+            .acquire(&spec, None, None, false)
+            .map_err(|(_, msg)| format!("--preload {name}: {msg}"))?;
+        sim.release(&attached);
+    }
+    Ok(())
+}
+
+/// Runs the simulator until it is killed.
+#[must_use]
+pub fn run(cli: &Cli) -> Outcome {
+    let cfg = config(cli);
+    if let Err(msg) = check_preloads(&cfg, &cli.preload) {
+        return failure(3, msg);
+    }
+    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, cli.port)) {
+        Ok(l) => l,
+        Err(err) => {
+            return failure(
+                1,
+                format!("{TOOL}: cannot listen on 127.0.0.1:{}: {err}", cli.port),
+            );
         }
+    };
+    let sim = start(cfg, cli.runner_style);
+    if let Err(msg) = preload(&sim, &cli.preload) {
+        sim.kill_all();
+        return failure(1, msg);
     }
     let port = listener.local_addr().map_or(cli.port, |a| a.port());
     sim.lock().port = port;
@@ -235,5 +251,39 @@ pub fn run(cli: &Cli) -> Outcome {
     // The listener is closed (refuse): stay alive, runners and all.
     loop {
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn keep_alive_flag_reads_like_ollama_keep_alive() {
+        assert_eq!(
+            parse_keep_alive("300"),
+            Ok(KeepAlive::For(Duration::from_secs(300)))
+        );
+        assert_eq!(
+            parse_keep_alive("10m"),
+            Ok(KeepAlive::For(Duration::from_secs(600)))
+        );
+        assert_eq!(parse_keep_alive("-1"), Ok(KeepAlive::Forever));
+        assert!(parse_keep_alive("soon").is_err());
+    }
+
+    #[test]
+    fn old_style_defaults_to_an_old_version() {
+        let cli =
+            selfheal_core::cli::parse::<Cli>(["ollama-sim", "--runner-style", "old"]).unwrap();
+        assert_eq!(config(&cli).version, "0.5.4");
+        let cli =
+            selfheal_core::cli::parse::<Cli>(["ollama-sim", "--server-version", "0.12.0"]).unwrap();
+        assert_eq!(config(&cli).version, "0.12.0");
     }
 }

@@ -78,6 +78,66 @@ pub fn later(now: SystemTime, by: Duration) -> SystemTime {
     now.checked_add(by).unwrap_or(now)
 }
 
+/// What a request asks of the scheduler.
+struct Want<'a> {
+    name: &'a str,
+    keep_alive: Option<KeepAlive>,
+    num_ctx: u32,
+    external: bool,
+}
+
+enum Step {
+    Done(Result<Attached, Refusal>),
+    Wait,
+    Load { slow: bool },
+}
+
+impl Want<'_> {
+    /// One look at the state: attach, refuse, wait, or load (the caller loads).
+    fn next_step(&self, st: &mut State) -> Step {
+        let name = self.name;
+        if self.external
+            && (st.faults.any(Fault::SchedulerDeadlock) || st.faults.on(Fault::Overload, name))
+        {
+            return Step::Done(Err((503, BUSY.into())));
+        }
+        let stuck = st.loaded.get(name).is_some_and(|l| l.stuck);
+        if stuck || (self.external && st.faults.on(Fault::Thrash, name)) {
+            return Step::Wait;
+        }
+        if let Some(l) = st.loaded.get_mut(name) {
+            if !l.ready {
+                return Step::Wait;
+            }
+            // needsReload: an omitted num_ctx means the default, so a model
+            // loaded with an explicit one is reloaded (the probe's trap).
+            if self.num_ctx == l.num_ctx {
+                l.refs += 1;
+                if let Some(k) = self.keep_alive {
+                    l.session = k;
+                }
+                let attached = Attached {
+                    name: name.into(),
+                    pid: l.proc.pid,
+                    port: l.proc.port,
+                };
+                return Step::Done(Ok(attached));
+            }
+            if l.refs > 0 {
+                return Step::Wait;
+            }
+            let mut old = st.loaded.remove(name).expect("present");
+            old.proc.kill();
+        }
+        if st.loading || st.faults.on(Fault::LoadsHang, name) {
+            return Step::Wait;
+        }
+        Step::Load {
+            slow: st.faults.on(Fault::SlowLoad, name),
+        }
+    }
+}
+
 impl Sim {
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state
@@ -116,65 +176,31 @@ impl Sim {
         num_ctx: Option<u32>,
         external: bool,
     ) -> Result<Attached, Refusal> {
-        let name = spec.name.as_str();
+        let want = Want {
+            name: &spec.name,
+            keep_alive,
+            num_ctx: num_ctx.unwrap_or(self.cfg.num_ctx),
+            external,
+        };
         let mut st = self.lock();
         loop {
-            if external
-                && (st.faults.any(Fault::SchedulerDeadlock) || st.faults.on(Fault::Overload, name))
-            {
-                return Err((503, BUSY.into()));
-            }
-            let stuck = st.loaded.get(name).is_some_and(|l| l.stuck);
-            if stuck || (external && st.faults.on(Fault::Thrash, name)) {
-                st = self.wait(st);
-                continue;
-            }
-            if let Some(l) = st.loaded.get_mut(name) {
-                if !l.ready {
-                    st = self.wait(st);
-                    continue;
+            match want.next_step(&mut st) {
+                Step::Done(result) => return result,
+                Step::Wait => st = self.wait(st),
+                Step::Load { slow } => {
+                    st.loading = true;
+                    drop(st);
+                    let load_time = if slow {
+                        self.cfg.slow_load_time
+                    } else {
+                        self.cfg.load_time
+                    };
+                    let result = self.load(spec, keep_alive, want.num_ctx, load_time);
+                    self.lock().loading = false;
+                    self.changed.notify_all();
+                    return result;
                 }
-                // needsReload: an omitted num_ctx means the default, so a model
-                // loaded with an explicit one is reloaded (the probe's trap).
-                if num_ctx.unwrap_or(self.cfg.num_ctx) == l.num_ctx {
-                    l.refs += 1;
-                    if let Some(k) = keep_alive {
-                        l.session = k;
-                    }
-                    return Ok(Attached {
-                        name: name.into(),
-                        pid: l.proc.pid,
-                        port: l.proc.port,
-                    });
-                }
-                if l.refs > 0 {
-                    st = self.wait(st);
-                    continue;
-                }
-                let mut old = st.loaded.remove(name).expect("present");
-                old.proc.kill();
             }
-            if st.loading || st.faults.on(Fault::LoadsHang, name) {
-                st = self.wait(st);
-                continue;
-            }
-            st.loading = true;
-            let slow = st.faults.on(Fault::SlowLoad, name);
-            drop(st);
-            let load_time = if slow {
-                self.cfg.slow_load_time
-            } else {
-                self.cfg.load_time
-            };
-            let result = self.load(
-                spec,
-                keep_alive,
-                num_ctx.unwrap_or(self.cfg.num_ctx),
-                load_time,
-            );
-            self.lock().loading = false;
-            self.changed.notify_all();
-            return result;
         }
     }
 
