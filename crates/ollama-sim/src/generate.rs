@@ -143,7 +143,7 @@ impl Relay<'_> {
         let Ok(mut stream) =
             runners::complete(self.attached.port, prompt_tokens, n_predict, token_ms)
         else {
-            return out.error(500, RUNNER_STOPPED);
+            return error_before_content(self.sim, out, streaming);
         };
         let mut text = String::new();
         let mut headers_sent = false;
@@ -180,7 +180,7 @@ impl Relay<'_> {
                     return out.end_chunked();
                 }
                 // Before any content: a plain JSON error (streamResponse's content type).
-                Err(_) => return error_before_content(out, streaming),
+                Err(_) => return error_before_content(self.sim, out, streaming),
             }
         }
     }
@@ -218,7 +218,13 @@ impl Relay<'_> {
     }
 }
 
-fn error_before_content(out: &mut Out, streaming: bool) -> io::Result<()> {
+fn error_before_content(sim: &Sim, out: &mut Out, streaming: bool) -> io::Result<()> {
+    sim.log.slog(
+        "ERROR",
+        "llama_server.go:1639",
+        "llama-server completion error",
+        &[("error", "EOF")],
+    );
     if !streaming {
         return out.error(500, RUNNER_STOPPED);
     }

@@ -183,6 +183,8 @@ pub struct Out {
     pub trickle: bool,
     /// The request was HEAD: headers only.
     pub head_only: bool,
+    /// Status of the last response started (for the Gin log line).
+    pub status: u16,
 }
 
 impl Out {
@@ -192,6 +194,7 @@ impl Out {
             stream,
             trickle: false,
             head_only: false,
+            status: 0,
         }
     }
 
@@ -206,7 +209,8 @@ impl Out {
         Ok(())
     }
 
-    fn head(status: u16, content_type: &str, length: Option<usize>) -> String {
+    fn head(&mut self, status: u16, content_type: &str, length: Option<usize>) -> String {
+        self.status = status;
         let date = crate::timefmt::http_date(SystemTime::now());
         let length = match length {
             Some(n) => format!("Content-Length: {n}\r\n"),
@@ -219,7 +223,9 @@ impl Out {
     }
 
     pub fn respond(&mut self, status: u16, content_type: &str, body: &[u8]) -> io::Result<()> {
-        let mut bytes = Self::head(status, content_type, Some(body.len())).into_bytes();
+        let mut bytes = self
+            .head(status, content_type, Some(body.len()))
+            .into_bytes();
         if !self.head_only {
             bytes.extend_from_slice(body);
         }
@@ -237,7 +243,8 @@ impl Out {
 
     /// Headers of a chunked response; the body follows with [`Out::chunk`].
     pub fn start_chunked(&mut self, status: u16, content_type: &str) -> io::Result<()> {
-        self.send(Self::head(status, content_type, None).as_bytes())
+        let head = self.head(status, content_type, None);
+        self.send(head.as_bytes())
     }
 
     pub fn chunk(&mut self, data: &[u8]) -> io::Result<()> {
@@ -253,7 +260,7 @@ impl Out {
 
     /// A raw header block for hand-made responses (hostile faults).
     pub fn raw_head(&mut self, status: u16, content_type: &str, length: u64) -> io::Result<()> {
-        let head = Self::head(status, content_type, Some(0)).replace(
+        let head = self.head(status, content_type, Some(0)).replace(
             "Content-Length: 0\r\n",
             &format!("Content-Length: {length}\r\n"),
         );

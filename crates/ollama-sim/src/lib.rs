@@ -16,6 +16,7 @@ pub mod faults;
 pub mod generate;
 pub mod http;
 pub mod keepalive;
+pub mod log;
 pub mod models;
 pub mod runner;
 pub mod runners;
@@ -119,6 +120,10 @@ pub struct Cli {
     /// (it takes each runner's lock); default: answer at once, showing them
     #[arg(long)]
     pub ps_blocks_during_load: bool,
+    /// Append the server log (slog and Gin lines, as `ollama serve` writes
+    /// them) to PATH instead of stderr
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// The process entry: runner mode when executed as `llama-server` or
@@ -184,10 +189,25 @@ fn check_preloads(cfg: &sched::Config, preload: &[String]) -> Result<(), String>
     Ok(())
 }
 
+fn open_log(cli: &Cli) -> Result<log::Log, String> {
+    let sink: Box<dyn Write + Send> = match &cli.log_file {
+        None => Box::new(std::io::stderr()),
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("--log-file {}: {e}", path.display()))?,
+        ),
+    };
+    Ok(log::Log::new(sink, cli.utc_offset))
+}
+
 /// The shared state, the runner spawner and the housekeeping thread.
-fn start(cfg: sched::Config, style: spawn::RunnerStyle) -> Arc<sched::Sim> {
+fn start(cfg: sched::Config, style: spawn::RunnerStyle, log: log::Log) -> Arc<sched::Sim> {
     let exe = std::env::current_exe().unwrap_or_else(|_| TOOL.into());
     let sim = Arc::new(sched::Sim {
+        log,
         spawner: spawn::Spawner::start(exe, style),
         cfg,
         state: Mutex::new(sched::State::default()),
@@ -230,13 +250,22 @@ pub fn run(cli: &Cli) -> Outcome {
             );
         }
     };
-    let sim = start(cfg, cli.runner_style);
+    let log = match open_log(cli) {
+        Ok(log) => log,
+        Err(msg) => return failure(3, msg),
+    };
+    let sim = start(cfg, cli.runner_style, log);
     if let Err(msg) = preload(&sim, &cli.preload) {
         sim.kill_all();
         return failure(1, msg);
     }
     let port = listener.local_addr().map_or(cli.port, |a| a.port());
     sim.lock().port = port;
+    let listening = format!(
+        "Listening on 127.0.0.1:{port} (version {})",
+        sim.cfg.version
+    );
+    sim.log.info("routes.go:2008", &listening, &[]);
     for (fault, model) in &cli.fault {
         control::set(&sim, *fault, model.clone());
     }

@@ -10,7 +10,7 @@ use crate::{api, control, generate};
 use std::io::{self, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Accepts until the `refuse` fault closes the listener.
 pub fn serve(sim: &Arc<Sim>, listener: &TcpListener) {
@@ -31,6 +31,9 @@ fn connection(sim: &Arc<Sim>, stream: TcpStream) {
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
+    let client = stream
+        .peer_addr()
+        .map_or_else(|_| "127.0.0.1".into(), |a| a.ip().to_string());
     let mut reader = BufReader::new(read_half);
     let mut out = Out::new(stream);
     loop {
@@ -50,7 +53,17 @@ fn connection(sim: &Arc<Sim>, stream: TcpStream) {
         let result = if request.path.starts_with("/_sim/") {
             control::handle(sim, &request, &mut out)
         } else {
-            faulty(sim, &request, &mut out)
+            let started = Instant::now();
+            let result = faulty(sim, &request, &mut out);
+            // Gin logs a request when its handler returns, never while it hangs.
+            sim.log.gin(
+                out.status,
+                started.elapsed(),
+                &client,
+                &request.method,
+                &request.path,
+            );
+            result
         };
         if result.is_err() || request.close {
             return;

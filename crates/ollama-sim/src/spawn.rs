@@ -27,6 +27,8 @@ pub enum RunnerStyle {
 
 /// A running runner process.
 pub struct RunnerProc {
+    /// The command line, as the server logs it.
+    pub cmd: String,
     pub child: Child,
     pub pid: u32,
     pub port: u16,
@@ -156,6 +158,11 @@ fn spawn_one(exe: &Path, style: RunnerStyle, order: &Order) -> io::Result<Runner
             c
         }
     };
+    let cmd = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
     let child = command
         .env(ENV_PARENT, std::process::id().to_string())
         .env(ENV_LOAD_MS, order.load_time.as_millis().to_string())
@@ -166,6 +173,7 @@ fn spawn_one(exe: &Path, style: RunnerStyle, order: &Order) -> io::Result<Runner
     // `spawn` returns after the exec succeeded: the link is no longer needed.
     drop(dir);
     Ok(RunnerProc {
+        cmd,
         pid: child.id(),
         port: port.parse().expect("port we formatted"),
         child,
