@@ -9,6 +9,7 @@
 //! or at run time (`POST /_sim/fault`). It reads no system files.
 
 pub mod api;
+pub mod chunks;
 pub mod client;
 pub mod compute;
 pub mod control;

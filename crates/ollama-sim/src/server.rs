@@ -3,6 +3,7 @@
 //! replace every answer (silence, trickle, a 1 GiB body, broken JSON, HTML,
 //! 500, a closed listener). `/_sim/*` control requests bypass them.
 
+use crate::chunks::Kind;
 use crate::faults::Fault;
 use crate::http::{self, JSON, Out, ReadError, Request, TEXT};
 use crate::sched::Sim;
@@ -142,7 +143,8 @@ fn route(sim: &Sim, request: &Request, out: &mut Out) -> io::Result<()> {
         ("GET" | "HEAD", "/api/version") => api::version(sim, out),
         ("GET" | "HEAD", "/api/tags") => api::tags(sim, out),
         ("GET", "/api/ps") => api::ps(sim, out),
-        ("POST", "/api/generate") => generate::handle(sim, &request.body, out),
+        ("POST", "/api/generate") => generate::handle(sim, Kind::Generate, &request.body, out),
+        ("POST", "/api/chat") => generate::handle(sim, Kind::Chat, &request.body, out),
         ("POST", "/api/embed") => api::embed(sim, &request.body, out),
         _ => out.respond(404, TEXT, b"404 page not found"),
     }

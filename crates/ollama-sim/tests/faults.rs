@@ -208,7 +208,7 @@ fn scheduler_deadlock_answers_fast_503s_and_freezes_expiry() {
     sim.set_fault("scheduler-deadlock");
     let started = Instant::now();
     let r = post(&sim, "/api/generate", &one_token());
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(2), "a fast 503");
     assert_eq!((r.status, r.json()), (503, json!({ "error": BUSY })));
     let expires = ps(&sim)[0]["expires_at"].clone();
     std::thread::sleep(Duration::from_millis(100));

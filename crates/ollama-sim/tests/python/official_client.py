@@ -44,6 +44,12 @@ pinned = client.generate(model=MODEL, prompt="", keep_alive=-1)
 assert pinned.done_reason == "load", pinned
 assert client.ps().models[0].expires_at.year >= 2300, client.ps()
 
+chat = client.chat(model=MODEL, messages=[{"role": "user", "content": "hi"}], options={"num_predict": 2})
+assert chat.message.role == "assistant" and chat.message.content == "The sky", chat
+assert chat.done_reason == "length" and chat.eval_count == 2, chat
+parts = list(client.chat(model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=True, options={"num_predict": 2}))
+assert [p.message.content for p in parts] == ["The", " sky", ""] and parts[-1].done, parts
+
 vectors = client.embed(model="nomic-embed-text", input=["a", "b"])
 assert len(vectors.embeddings) == 2 and len(vectors.embeddings[0]) == 768, vectors
 
