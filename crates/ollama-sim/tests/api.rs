@@ -290,6 +290,12 @@ fn expires_at_falls_into_the_past_while_a_long_request_runs() {
     let sim = sim(&["--token-time", "20ms"]);
     let short = json!({ "model": MODEL, "prompt": "x", "keep_alive": "2s", "options": { "num_predict": 1 } });
     post(&sim, "/api/generate", &short);
+    // The server releases the model just after the answer's last byte.
+    wait_until(
+        Duration::from_secs(5),
+        "the short request is released",
+        || common::runners(&sim)[0]["refs"] == 0,
+    );
     let long = json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 200 } });
     let url_sim = &sim;
     std::thread::scope(|scope| {

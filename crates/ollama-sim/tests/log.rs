@@ -59,30 +59,38 @@ fn a_hung_request_logs_nothing_until_it_ends() {
     );
 }
 
+/// Waits until the simulator's stderr (read by a thread) shows `sign`.
+fn logged(sim: &selfheal_test_support::ollama_sim::OllamaSim, sign: &str) {
+    wait_until(Duration::from_secs(5), sign, || sim.stderr().contains(sign));
+}
+
 #[test]
 fn faults_leave_their_log_signs() {
     let sim = sim(&["--load-time", "50ms"]);
     sim.set_fault("loads-hang");
-    assert!(sim.stderr().contains("level=DEBUG source=sched.go:350 msg=\"waiting for pending requests to complete and unload to occur\""));
+    logged(
+        &sim,
+        "level=DEBUG source=sched.go:350 msg=\"waiting for pending requests to complete and unload to occur\"",
+    );
     assert!(!sim.stderr().contains("unload completed"));
     sim.clear_fault();
     sim.set_fault("thrash");
-    wait_until(Duration::from_secs(5), "an eviction is logged", || {
-        sim.stderr().contains("msg=\"llama-server model predicted to exceed available memory, evicting\" model=llama3.2:1b")
-    });
+    logged(
+        &sim,
+        "msg=\"llama-server model predicted to exceed available memory, evicting\" model=llama3.2:1b",
+    );
     sim.clear_fault();
+    // The thrash loop ends after its current load; then the runner dies.
+    common::load(&sim, MODEL);
     sim.set_fault("runner-dies");
     let r = post(
         &sim,
         "/api/generate",
         &json!({ "model": MODEL, "prompt": "x" }),
     );
-    assert_eq!(r.status, 500);
-    assert!(
-        sim.stderr().contains(
-            "level=ERROR source=llama_server.go:1639 msg=\"llama-server completion error\""
-        ),
-        "{}",
-        sim.stderr()
+    assert_eq!(r.status, 500, "{}", r.body);
+    logged(
+        &sim,
+        "level=ERROR source=llama_server.go:1639 msg=\"llama-server completion error\"",
     );
 }
