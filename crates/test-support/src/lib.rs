@@ -9,6 +9,7 @@
 pub mod contract;
 pub mod http;
 pub mod node_exporter;
+pub mod ollama_sim;
 pub mod postgres;
 
 use std::ffi::{OsStr, OsString};
