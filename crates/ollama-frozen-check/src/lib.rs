@@ -4,6 +4,10 @@
 //! "not implemented yet", so nothing can mistake it for a passing check.
 //! Its work is an open issue.
 
+pub mod api;
+pub mod http;
+pub mod target;
+
 use clap::Parser;
 use selfheal_core::cli::{OutputArgs, not_implemented, not_implemented_help};
 use selfheal_core::{Outcome, Tool};
