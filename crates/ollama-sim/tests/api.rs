@@ -1,0 +1,358 @@
+//! Each endpoint's shape as Ollama's `api/types.go` and `server/routes.go`
+//! define it, and the keep-alive rules clients and probes rely on.
+
+mod common;
+
+use common::{EMBED_MODEL, MODEL, get, load, now, post, ps, sim, unix, wait_until};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[test]
+fn light_endpoints_answer_like_ollama() {
+    let sim = sim(&[]);
+    let root = get(&sim, "/");
+    assert_eq!(
+        (root.status, root.body.as_str()),
+        (200, "Ollama is running")
+    );
+    assert_eq!(
+        root.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let head = sim
+        .request("HEAD", "/", None, Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(
+        (head.status, head.header("content-length")),
+        (200, Some("17"))
+    );
+    let version = get(&sim, "/api/version");
+    assert_eq!(
+        version.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(version.json(), json!({ "version": "0.33.0" }));
+    let missing = get(&sim, "/api/nothing");
+    assert_eq!(
+        (missing.status, missing.body.as_str()),
+        (404, "404 page not found")
+    );
+}
+
+#[test]
+fn tags_lists_models_with_details() {
+    let sim = sim(&[]);
+    let tags = get(&sim, "/api/tags").json();
+    let models = tags["models"].as_array().unwrap();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, [MODEL, EMBED_MODEL]);
+    let llama = &models[0];
+    assert_eq!(llama["model"], MODEL);
+    assert!(llama["size"].is_u64());
+    assert_eq!(llama["digest"].as_str().unwrap().len(), 64);
+    assert!(unix(llama["modified_at"].as_str().unwrap()) > 1.7e9);
+    let details = &llama["details"];
+    for key in [
+        "parent_model",
+        "format",
+        "family",
+        "families",
+        "parameter_size",
+        "quantization_level",
+    ] {
+        assert!(details.get(key).is_some(), "details lack {key}: {details}");
+    }
+    assert!(details.get("context_length").is_none(), "{details}");
+    assert_eq!(llama["capabilities"], json!(["completion"]));
+    assert_eq!(models[1]["capabilities"], json!(["embedding"]));
+}
+
+#[test]
+fn ps_shows_a_loaded_model_with_its_expiry() {
+    let sim = sim(&[]);
+    assert_eq!(get(&sim, "/api/ps").json(), json!({ "models": [] }));
+    load(&sim, MODEL);
+    let models = ps(&sim);
+    assert_eq!(models.len(), 1, "{models:?}");
+    let m = &models[0];
+    assert_eq!((&m["name"], &m["model"]), (&json!(MODEL), &json!(MODEL)));
+    assert!(m["size"].as_u64().unwrap() > 0);
+    assert_eq!(m["size_vram"], m["size"], "all on GPU");
+    assert_eq!(m["context_length"], 4096);
+    assert!(m["details"].get("context_length").is_none());
+    let left = unix(m["expires_at"].as_str().unwrap()) - now();
+    assert!(
+        (290.0..=301.0).contains(&left),
+        "default keep-alive is 5m, {left}s left"
+    );
+}
+
+fn ndjson(body: &str) -> Vec<Value> {
+    body.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect()
+}
+
+#[test]
+fn streaming_generate_is_ndjson_ending_with_done_and_timings() {
+    let sim = sim(&[]);
+    let body = json!({ "model": MODEL, "prompt": "why is the sky blue?", "options": { "num_predict": 3 } });
+    let r = post(&sim, "/api/generate", &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
+    let lines = ndjson(&r.body);
+    assert_eq!(
+        lines.len(),
+        4,
+        "three tokens then the final chunk: {}",
+        r.body
+    );
+    for token in &lines[..3] {
+        assert_eq!(token["done"], false);
+        assert!(token.get("done_reason").is_none() && token.get("total_duration").is_none());
+        assert!(unix(token["created_at"].as_str().unwrap()) > 1.7e9);
+        assert!(token["created_at"].as_str().unwrap().ends_with('Z'));
+    }
+    let last = &lines[3];
+    assert_eq!(
+        (&last["done"], &last["done_reason"], &last["eval_count"]),
+        (&json!(true), &json!("length"), &json!(3))
+    );
+    assert_eq!(last["response"], "");
+    assert!(last["context"].is_array());
+    let ns = |k: &str| {
+        last[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k} not an integer: {last}"))
+    };
+    assert!(
+        ns("total_duration")
+            >= ns("load_duration") + ns("prompt_eval_duration") + ns("eval_duration") / 2
+    );
+    assert!(
+        ns("eval_duration") > 40_000_000,
+        "3 tokens at 20ms are >40ms in ns: {last}"
+    );
+    assert!(ns("prompt_eval_count") > 0);
+}
+
+#[test]
+fn non_streaming_generate_is_one_object() {
+    let sim = sim(&[]);
+    let r = post(
+        &sim,
+        "/api/generate",
+        &json!({ "model": "llama3.2:1b", "prompt": "hi", "stream": false, "raw": true }),
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    let answer = r.json();
+    assert_eq!(
+        (&answer["done"], &answer["done_reason"]),
+        (&json!(true), &json!("stop"))
+    );
+    assert!(
+        answer["response"].as_str().unwrap().starts_with("The sky"),
+        "{answer}"
+    );
+    assert!(
+        answer.get("context").is_none(),
+        "raw mode has no context: {answer}"
+    );
+    assert!(answer["eval_count"].as_u64().unwrap() > 10);
+}
+
+#[test]
+fn errors_use_ollamas_status_codes_and_texts() {
+    let sim = sim(&[]);
+    let cases = [
+        (json!({ "prompt": "hi" }), 400, "model is required"),
+        (
+            json!({ "model": "nope", "prompt": "hi" }),
+            404,
+            "model 'nope' not found",
+        ),
+        (
+            json!({ "model": EMBED_MODEL, "prompt": "hi" }),
+            400,
+            "\"nomic-embed-text:latest\" does not support generate",
+        ),
+        (
+            json!({ "model": MODEL, "keep_alive": "300" }),
+            400,
+            "time: missing unit in duration \"300\"",
+        ),
+    ];
+    for (body, status, error) in cases {
+        let r = post(&sim, "/api/generate", &body);
+        assert_eq!(
+            (r.status, r.json()),
+            (status, json!({ "error": error })),
+            "{body}"
+        );
+    }
+    let r = sim
+        .request(
+            "POST",
+            "/api/generate",
+            Some("{not json"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].is_string());
+    let r = sim
+        .request("POST", "/api/generate", Some(""), Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(r.json(), json!({ "error": "missing request body" }));
+}
+
+#[test]
+fn keep_alive_zero_with_empty_prompt_unloads() {
+    let sim = sim(&[]);
+    load(&sim, MODEL);
+    let pid = common::runners(&sim)[0]["pid"].as_u64().unwrap();
+    let r = post(
+        &sim,
+        "/api/generate",
+        &json!({ "model": MODEL, "keep_alive": 0 }),
+    );
+    assert_eq!(r.json()["done_reason"], "unload", "{}", r.body);
+    wait_until(Duration::from_secs(5), "the model leaves /api/ps", || {
+        ps(&sim).is_empty()
+    });
+    wait_until(Duration::from_secs(5), "its runner exits", || {
+        common::process_gone(pid)
+    });
+}
+
+#[test]
+fn keep_alive_zero_with_a_prompt_unloads_after_the_answer() {
+    let sim = sim(&[]);
+    let body =
+        json!({ "model": MODEL, "prompt": "hi", "keep_alive": 0, "options": { "num_predict": 1 } });
+    assert_eq!(post(&sim, "/api/generate", &body).status, 200);
+    wait_until(Duration::from_secs(5), "the model leaves /api/ps", || {
+        ps(&sim).is_empty()
+    });
+}
+
+#[test]
+fn negative_keep_alive_pins_until_about_2318() {
+    let sim = sim(&[]);
+    let r = post(
+        &sim,
+        "/api/generate",
+        &json!({ "model": MODEL, "keep_alive": -1 }),
+    );
+    assert_eq!(r.status, 200);
+    let expires = ps(&sim)[0]["expires_at"].as_str().unwrap().to_string();
+    let years = (unix(&expires) - now()) / (365.25 * 86_400.0);
+    assert!(
+        (292.0..292.5).contains(&years),
+        "{expires} is {years} years ahead"
+    );
+    // A later request without keep_alive keeps the pin (the session sticks).
+    post(
+        &sim,
+        "/api/generate",
+        &json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1 } }),
+    );
+    assert!(unix(ps(&sim)[0]["expires_at"].as_str().unwrap()) > unix(&expires));
+}
+
+#[test]
+fn expires_at_falls_into_the_past_while_a_long_request_runs() {
+    let sim = sim(&["--token-time", "20ms"]);
+    let short = json!({ "model": MODEL, "prompt": "x", "keep_alive": "1s", "options": { "num_predict": 1 } });
+    post(&sim, "/api/generate", &short);
+    let long = json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 150 } });
+    let url_sim = &sim;
+    std::thread::scope(|scope| {
+        let request = scope.spawn(move || post(url_sim, "/api/generate", &long));
+        wait_until(
+            Duration::from_secs(5),
+            "expires_at is in the past (\"Stopping...\")",
+            || unix(ps(&sim)[0]["expires_at"].as_str().unwrap()) < now(),
+        );
+        assert!(!request.is_finished(), "the long request is still attached");
+        assert_eq!(request.join().unwrap().status, 200);
+    });
+    let after = unix(ps(&sim)[0]["expires_at"].as_str().unwrap()) - now();
+    assert!(
+        (0.0..=1.0).contains(&after),
+        "re-armed for the 1s session: {after}"
+    );
+}
+
+#[test]
+fn expires_at_moves_forward_while_loading() {
+    let sim = sim(&["--load-time", "3s"]);
+    std::thread::scope(|scope| {
+        scope.spawn(|| load(&sim, MODEL));
+        wait_until(
+            Duration::from_secs(5),
+            "the loading model shows in /api/ps",
+            || !ps(&sim).is_empty(),
+        );
+        let first = unix(ps(&sim)[0]["expires_at"].as_str().unwrap());
+        std::thread::sleep(Duration::from_millis(300));
+        let second = unix(ps(&sim)[0]["expires_at"].as_str().unwrap());
+        assert!(second > first + 0.2, "{first} then {second}");
+        assert_eq!(common::runners(&sim)[0]["ready"], false);
+    });
+}
+
+#[test]
+fn a_different_num_ctx_reloads_the_model() {
+    let sim = sim(&["--preload", MODEL]);
+    let pid = common::runners(&sim)[0]["pid"].clone();
+    let body =
+        json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1, "num_ctx": 8192 } });
+    assert_eq!(post(&sim, "/api/generate", &body).status, 200);
+    assert_eq!(ps(&sim)[0]["context_length"], 8192);
+    assert_ne!(common::runners(&sim)[0]["pid"], pid, "a new runner");
+}
+
+#[test]
+fn embed_returns_unit_vectors() {
+    let sim = sim(&[]);
+    let r = post(
+        &sim,
+        "/api/embed",
+        &json!({ "model": EMBED_MODEL, "input": ["hello", "world"] }),
+    );
+    let answer = r.json();
+    assert_eq!(answer["model"], EMBED_MODEL);
+    let vectors = answer["embeddings"].as_array().unwrap();
+    assert_eq!(vectors.len(), 2);
+    let v: Vec<f64> = vectors[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(v.len(), 768);
+    assert!((v.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-3);
+    assert!(
+        answer["total_duration"].is_u64() && answer["prompt_eval_count"].is_u64(),
+        "{answer}"
+    );
+    let short = post(
+        &sim,
+        "/api/embed",
+        &json!({ "model": EMBED_MODEL, "input": "hi", "dimensions": 8 }),
+    );
+    assert_eq!(short.json()["embeddings"][0].as_array().unwrap().len(), 8);
+    let bad = post(
+        &sim,
+        "/api/embed",
+        &json!({ "model": EMBED_MODEL, "input": 3 }),
+    );
+    assert_eq!(
+        (bad.status, bad.json()),
+        (400, json!({ "error": "invalid input type" }))
+    );
+}
