@@ -87,7 +87,7 @@ fn gather(
     } else if loading {
         ev.e2e_skipped = Some("end-to-end deferred: a runner is loading".into());
     } else if due || wrong.is_some() {
-        probe::e2e_all(s, &mut ev, now.unix, &mut hist.embedding_models);
+        probe::e2e_all(s, &mut ev, &mut hist.embedding_models);
         hist.last_e2e = Some(now.clone());
     } else {
         ev.e2e_skipped = Some(format!(
@@ -209,10 +209,14 @@ fn progress(ev: &Evidence, now: &Signals, before: &Signals) -> Option<String> {
 }
 
 fn decide(cli: &Cli, ev: &Evidence, hist: &mut History, now: &Stamp) -> Finding {
+    // Keyed by the blob's file name (sha256-...): one model whatever its directory.
     let births: Vec<(u32, String)> = ev
         .runners
         .iter()
-        .map(|r| (r.pid, r.model_blob.clone()))
+        .map(|r| {
+            let blob = r.model_blob.rsplit('/').next().unwrap_or(&r.model_blob);
+            (r.pid, blob.to_owned())
+        })
         .collect();
     let thrashing = hist.note_runners(now, &births);
     let signals = signals(ev);
@@ -272,14 +276,7 @@ fn hops(finding: &mut Finding, ev: &Evidence) {
         .hops
         .iter()
         .filter(|h| h.light.answer != Answer::Ok)
-        .map(|h| {
-            format!(
-                "{} {} {}",
-                h.name,
-                h.address,
-                h.light.error.clone().unwrap_or_else(|| "fails".into())
-            )
-        })
+        .map(|h| format!("{} {} {}", h.name, h.address, hop_failure(&h.light)))
         .collect();
     if failing.is_empty() {
         return;
@@ -298,6 +295,17 @@ fn hops(finding: &mut Finding, ev: &Evidence) {
         };
     } else {
         let _ = write!(finding.summary, " (hops: {})", failing.join("; "));
+    }
+}
+
+fn hop_failure(light: &crate::evidence::Light) -> String {
+    let error = light.error.clone().unwrap_or_default();
+    match light.answer {
+        Answer::Refused => "refuses".into(),
+        Answer::Silent => "accepts but does not answer".into(),
+        Answer::Trickle => "answers too slowly".into(),
+        Answer::NotOllama => format!("answers, but not as Ollama ({error})"),
+        Answer::Ok | Answer::Unreachable => format!("is unreachable ({error})"),
     }
 }
 

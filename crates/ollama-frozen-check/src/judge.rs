@@ -127,7 +127,7 @@ fn light_layers(cx: &Context) -> Option<Finding> {
                         human(cx.server_age().unwrap_or_default()),
                         human(cx.limits.startup_grace)
                     ),
-                    Remedy::none(),
+                    Remedy::new(RemedyKind::ReportOnly, "wait: the server is starting"),
                 ));
             }
             Finding::stuck(

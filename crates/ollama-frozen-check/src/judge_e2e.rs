@@ -98,6 +98,9 @@ pub fn generations(cx: &Context) -> Option<Finding> {
             cx.restart_remedy(),
             true,
         ),
+        // A fast error: the runner died or refuses; Ollama reloads it on the
+        // next request, so only a failure that persists calls for a restart.
+        E2eEnd::Error => finding(Verdict::ModelWedged, what, cx.restart_remedy(), true),
         _ => finding(Verdict::ModelWedged, what, kill_or_restart(), true),
     })
 }

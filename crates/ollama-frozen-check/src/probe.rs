@@ -332,7 +332,7 @@ fn unsupported(probe: &E2e) -> bool {
 
 /// Layer 4 over every loaded model, sharing what is left of the run;
 /// models found to only embed are added to `embedding`.
-pub fn e2e_all(s: &Settings, ev: &mut Evidence, now: f64, embedding: &mut Vec<String>) {
+pub fn e2e_all(s: &Settings, ev: &mut Evidence, embedding: &mut Vec<String>) {
     let started = Instant::now();
     let models: Vec<Loaded> = ev.models().to_vec();
     for (i, model) in models.iter().enumerate() {
@@ -340,6 +340,8 @@ pub fn e2e_all(s: &Settings, ev: &mut Evidence, now: f64, embedding: &mut Vec<St
             s.left().saturating_sub(Duration::from_millis(1500)) / (models.len() - i) as u32;
         let deadline = share.clamp(Duration::from_millis(200), Duration::from_secs(60));
         let embeds = embedding.contains(&model.name);
+        // The remaining keep-alive as of sending, not of the run's start.
+        let now = selfheal_core::clock::Stamp::now().unix;
         let request = e2e_request(model, now, embeds);
         let mut probe = e2e(&s.target, &model.name, request, embeds, deadline);
         if !embeds && unsupported(&probe) {
