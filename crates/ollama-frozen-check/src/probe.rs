@@ -47,10 +47,13 @@ fn secs(d: Duration) -> f64 {
 #[must_use]
 pub fn cheap_layers(s: &Settings) -> Evidence {
     let started = Instant::now();
-    let processes = s
-        .proc_root
-        .as_ref()
-        .map(|root| procs::look(root, s.target.port));
+    let processes = s.proc_root.as_ref().map(|root| {
+        // The kernel's own filter when looking at the real /proc.
+        let listeners = (root == std::path::Path::new("/proc"))
+            .then(|| crate::sockdiag::listening_inodes(s.target.port).ok())
+            .flatten();
+        procs::look(root, s.target.port, listeners)
+    });
     let mut durations = std::collections::BTreeMap::from([("l0", secs(started.elapsed()))]);
     let version = get_version(&s.target, s.slice(Duration::from_secs(5), Duration::ZERO));
     durations.insert("l1", version.light.seconds);

@@ -139,11 +139,13 @@ struct Proc {
     argv: Vec<String>,
 }
 
-/// Reads layer 0 for a server on `port` under `root` (normally `/proc`).
+/// Reads layer 0 for a server on `port` under `root` (normally `/proc`);
+/// `listeners` are the listening socket inodes when already known (from
+/// sock_diag), else they are read from `root`'s `net/tcp` tables.
 #[must_use]
-pub fn look(root: &Path, port: u16) -> View {
+pub fn look(root: &Path, port: u16, listeners: Option<Vec<u64>>) -> View {
     let procs = processes(root);
-    let inodes = listen_inodes(root, port);
+    let inodes = listeners.or_else(|| listen_inodes(root, port));
     let mut view = View {
         listening: inodes.as_ref().map(|i| !i.is_empty()),
         ..View::default()
@@ -211,7 +213,13 @@ fn processes(root: &Path) -> Vec<Proc> {
         .filter_map(|pid| {
             let dir = root.join(pid.to_string());
             let stat = parse_stat(&fs::read_to_string(dir.join("stat")).ok()?)?;
-            let argv = fs::read(dir.join("cmdline")).ok()?;
+            // Only runners and servers need their command line read.
+            let wanted = stat.comm == "llama-server" || stat.comm.starts_with("ollama");
+            let argv = if wanted {
+                fs::read(dir.join("cmdline")).ok()?
+            } else {
+                Vec::new()
+            };
             let argv = argv
                 .split(|&b| b == 0)
                 .filter(|a| !a.is_empty())

@@ -134,7 +134,7 @@ fn fixture() -> tempfile::TempDir {
 #[test]
 fn a_fixture_tree_gives_server_unit_and_runners() {
     let dir = fixture();
-    let view = look(dir.path(), 11434);
+    let view = look(dir.path(), 11434, None);
     assert_eq!(view.listening, Some(true));
     let server = view.server.unwrap();
     assert_eq!(
@@ -152,19 +152,19 @@ fn a_fixture_tree_gives_server_unit_and_runners() {
     assert_eq!(runners, [(4242, 812, Some(40123)), (5000, 1, Some(40124))]);
     let orphans: Vec<u32> = view.orphans.iter().map(|r| r.pid).collect();
     assert_eq!(orphans, [5000]);
-    let nothing = look(dir.path(), 9);
+    let nothing = look(dir.path(), 9, None);
     assert_eq!(
         (nothing.listening, nothing.server.is_none()),
         (Some(false), true)
     );
-    assert_eq!(look(&dir.path().join("missing"), 1).listening, None);
+    assert_eq!(look(&dir.path().join("missing"), 1, None).listening, None);
 }
 
 #[test]
 fn the_real_proc_finds_this_process_listening() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let view = look(Path::new("/proc"), port);
+    let view = look(Path::new("/proc"), port, None);
     assert_eq!(view.listening, Some(true));
     assert_eq!(view.server.map(|s| s.pid), Some(std::process::id()));
 }
