@@ -6,9 +6,10 @@ use crate::faults::Fault;
 use crate::generate::parse_body;
 use crate::http::{Out, TEXT};
 use crate::keepalive;
+use crate::models::Details;
 use crate::sched::{Sim, later};
 use crate::timefmt::rfc3339_nano;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::io;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -21,37 +22,89 @@ pub fn version(sim: &Sim, out: &mut Out) -> io::Result<()> {
     out.json(200, &json!({ "version": sim.cfg.version }))
 }
 
+/// `{"models":[…]}` of `/api/tags` and `/api/ps`.
+#[derive(Serialize)]
+struct Models<T> {
+    models: Vec<T>,
+}
+
+/// `api.EmbedResponse`, zero durations and counts omitted.
+#[derive(Serialize)]
+struct EmbedResponse {
+    model: String,
+    embeddings: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_duration: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_duration: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_eval_count: Option<usize>,
+}
+
+/// `api.ListModelResponse`, fields in its order.
+#[derive(Serialize)]
+struct ListEntry<'a> {
+    name: &'a str,
+    model: &'a str,
+    modified_at: String,
+    size: u64,
+    digest: &'a str,
+    details: Details,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    capabilities: Vec<&'static str>,
+}
+
+/// `api.ProcessModelResponse`, fields in its order.
+#[derive(Serialize)]
+struct PsEntry<'a> {
+    name: &'a str,
+    model: &'a str,
+    size: u64,
+    digest: &'a str,
+    details: Details,
+    expires_at: String,
+    size_vram: u64,
+    /// Absent before v0.9.7 (old-style servers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context_length: Option<u32>,
+}
+
 pub fn tags(sim: &Sim, out: &mut Out) -> io::Result<()> {
     // A fixed pull time, so repeated listings are identical.
     let modified = UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600);
-    let models: Vec<Value> = sim
+    let new_style = !sim.cfg.old_style;
+    let models: Vec<ListEntry> = sim
         .cfg
         .models
         .iter()
-        .map(|m| {
-            let mut entry = json!({
-                "name": m.name,
-                "model": m.name,
-                "modified_at": rfc3339_nano(modified, sim.cfg.utc_offset),
-                "size": m.disk_size,
-                "digest": m.digest,
-                "details": m.details(),
-            });
-            if !sim.cfg.old_style {
-                entry["capabilities"] = m.capabilities();
-            }
-            entry
+        .map(|m| ListEntry {
+            name: &m.name,
+            model: &m.name,
+            modified_at: rfc3339_nano(modified, sim.cfg.utc_offset),
+            size: m.disk_size,
+            digest: &m.digest,
+            details: m.details(new_style),
+            capabilities: if new_style {
+                m.capabilities()
+            } else {
+                Vec::new()
+            },
         })
         .collect();
-    out.json(200, &json!({ "models": models }))
+    send(out, &Models { models })
+}
+
+fn send(out: &mut Out, value: &impl Serialize) -> io::Result<()> {
+    let body = serde_json::to_string(value).expect("response serializes");
+    out.respond(200, crate::http::JSON, body.as_bytes())
 }
 
 /// `/api/ps`: loaded and loading models, latest `expires_at` first.
 #[must_use]
-pub fn ps_value(sim: &Sim) -> Value {
+pub fn ps_body(sim: &Sim) -> String {
     let now = SystemTime::now();
     let st = sim.lock();
-    let mut rows: Vec<(SystemTime, Value)> = st
+    let mut rows: Vec<(SystemTime, PsEntry)> = st
         .loaded
         .values()
         .map(|l| {
@@ -60,28 +113,31 @@ pub fn ps_value(sim: &Sim) -> Value {
                 .expires_at
                 .unwrap_or_else(|| later(now, l.session.duration()));
             let on_cpu = st.faults.on(Fault::CpuFallback, &l.spec.name);
-            let mut entry = json!({
-                "name": l.spec.name,
-                "model": l.spec.name,
-                "size": l.spec.vram,
-                "digest": l.spec.digest,
-                "details": l.spec.details(),
-                "expires_at": rfc3339_nano(expires, sim.cfg.utc_offset),
-                "size_vram": if on_cpu { 0 } else { l.spec.vram },
-            });
-            if !sim.cfg.old_style {
-                entry["context_length"] = json!(l.num_ctx);
-            }
+            let entry = PsEntry {
+                name: &l.spec.name,
+                model: &l.spec.name,
+                size: l.spec.vram,
+                digest: &l.spec.digest,
+                details: l.spec.details(false),
+                expires_at: rfc3339_nano(expires, sim.cfg.utc_offset),
+                size_vram: if on_cpu { 0 } else { l.spec.vram },
+                context_length: (!sim.cfg.old_style).then_some(l.num_ctx),
+            };
             (expires, entry)
         })
         .collect();
-    drop(st);
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));
-    json!({ "models": rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>() })
+    let models: Vec<PsEntry> = rows.into_iter().map(|(_, entry)| entry).collect();
+    let body = serde_json::to_string(&Models { models }).expect("ps serializes");
+    drop(st);
+    body
 }
 
 pub fn ps(sim: &Sim, out: &mut Out) -> io::Result<()> {
-    out.json(200, &ps_value(sim))
+    while sim.cfg.ps_blocks_during_load && sim.lock().loaded.values().any(|l| !l.ready) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    out.respond(200, crate::http::JSON, ps_body(sim).as_bytes())
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +151,7 @@ struct EmbedRequest {
 fn inputs(input: Option<&Value>) -> Result<Vec<String>, String> {
     match input {
         None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
         Some(Value::Array(items)) => items
             .iter()
@@ -133,9 +190,7 @@ pub fn embed(sim: &Sim, body: &[u8], out: &mut Out) -> io::Result<()> {
         Ok(k) => k,
         Err(msg) => return out.error(400, &msg),
     };
-    let Some(model) = request.model.filter(|m| !m.is_empty()) else {
-        return out.error(400, "model is required");
-    };
+    let model = request.model.unwrap_or_default();
     let inputs = match inputs(request.input.as_ref()) {
         Ok(i) => i,
         Err(msg) => return out.error(400, &msg),
@@ -165,11 +220,13 @@ pub fn embed(sim: &Sim, body: &[u8], out: &mut Out) -> io::Result<()> {
         .iter()
         .map(|t| t.split_whitespace().count() + 2)
         .sum();
-    let mut answer = json!({ "model": model, "embeddings": embeddings });
-    if !inputs.is_empty() {
-        answer["total_duration"] = json!(started.elapsed().as_nanos() as u64);
-        answer["load_duration"] = json!(load_ns.max(1));
-        answer["prompt_eval_count"] = json!(tokens);
-    }
-    out.json(200, &answer)
+    let timed = !inputs.is_empty();
+    let answer = EmbedResponse {
+        model,
+        embeddings,
+        total_duration: timed.then(|| started.elapsed().as_nanos() as u64),
+        load_duration: timed.then_some(load_ns.max(1)),
+        prompt_eval_count: timed.then_some(tokens),
+    };
+    send(out, &answer)
 }

@@ -71,11 +71,13 @@ impl Compute {
             } else {
                 tasks.try_recv().ok()
             };
-            // Wedged: tasks, including /slots metrics, wait forever.
+            // Only tasks taken before the wedge check run this turn; a wedged
+            // loop leaves them, including /slots metrics, waiting forever.
+            let taken: Vec<Task> = first.into_iter().chain(tasks.try_iter()).collect();
             while self.faults().wedge {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            for task in first.into_iter().chain(tasks.try_iter()) {
+            for task in taken {
                 match task {
                     Task::Slots(reply) => drop(reply.send(self.slots_json(slot.as_ref()))),
                     Task::Complete(job) => queue.push_back(job),

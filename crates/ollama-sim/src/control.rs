@@ -99,6 +99,13 @@ pub fn set(sim: &Arc<Sim>, fault: Fault, model: Option<String>) {
     }
     drop(st);
     sim.changed.notify_all();
+    if matches!(fault, Fault::StuckUnload | Fault::LoadsHang) {
+        // The scheduler waits for an unload that never completes.
+        let runner = model.as_deref().unwrap_or("all");
+        let msg = "waiting for pending requests to complete and unload to occur";
+        sim.log
+            .slog("DEBUG", "sched.go:350", msg, &[("runner", runner)]);
+    }
     match fault {
         Fault::OrphanRunner => orphan(sim, model.as_deref()),
         Fault::Thrash => {
@@ -188,6 +195,11 @@ fn thrash(sim: &Sim, model: Option<&str>) {
     while sim.lock().faults.on(Fault::Thrash, &spec.name) {
         let evicted = sim.lock().loaded.remove(&spec.name);
         if let Some(mut l) = evicted {
+            sim.log.info(
+                "sched.go:551",
+                "llama-server model predicted to exceed available memory, evicting",
+                &[("model", &l.spec.name)],
+            );
             l.proc.kill();
             sim.changed.notify_all();
         }

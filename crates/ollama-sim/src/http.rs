@@ -64,6 +64,13 @@ fn read_line(reader: &mut impl BufRead, budget: &mut u64) -> Result<String, Read
 
 /// Reads one request; its size is bounded by [`MAX_HEAD`] and [`MAX_BODY`].
 pub fn read_request(reader: &mut impl BufRead) -> Result<Request, ReadError> {
+    let mut request = read_head(reader)?;
+    request.body = read_body(reader, &request)?;
+    Ok(request)
+}
+
+/// The request line and headers; the body is left for [`read_body`].
+pub fn read_head(reader: &mut impl BufRead) -> Result<Request, ReadError> {
     let mut budget = MAX_HEAD;
     let line = read_line(reader, &mut budget)?;
     let mut parts = line.split(' ');
@@ -95,11 +102,18 @@ pub fn read_request(reader: &mut impl BufRead) -> Result<Request, ReadError> {
     {
         request.close = true;
     }
-    request.body = read_body(reader, &request)?;
     Ok(request)
 }
 
-fn read_body(reader: &mut impl BufRead, request: &Request) -> Result<Vec<u8>, ReadError> {
+/// Whether the client waits for `100 Continue` before sending its body (curl does).
+#[must_use]
+pub fn expects_continue(request: &Request) -> bool {
+    request
+        .header("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+}
+
+pub fn read_body(reader: &mut impl BufRead, request: &Request) -> Result<Vec<u8>, ReadError> {
     if request
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
@@ -169,6 +183,8 @@ pub struct Out {
     pub trickle: bool,
     /// The request was HEAD: headers only.
     pub head_only: bool,
+    /// Status of the last response started (for the Gin log line).
+    pub status: u16,
 }
 
 impl Out {
@@ -178,6 +194,7 @@ impl Out {
             stream,
             trickle: false,
             head_only: false,
+            status: 0,
         }
     }
 
@@ -192,7 +209,8 @@ impl Out {
         Ok(())
     }
 
-    fn head(status: u16, content_type: &str, length: Option<usize>) -> String {
+    fn head(&mut self, status: u16, content_type: &str, length: Option<usize>) -> String {
+        self.status = status;
         let date = crate::timefmt::http_date(SystemTime::now());
         let length = match length {
             Some(n) => format!("Content-Length: {n}\r\n"),
@@ -205,7 +223,9 @@ impl Out {
     }
 
     pub fn respond(&mut self, status: u16, content_type: &str, body: &[u8]) -> io::Result<()> {
-        let mut bytes = Self::head(status, content_type, Some(body.len())).into_bytes();
+        let mut bytes = self
+            .head(status, content_type, Some(body.len()))
+            .into_bytes();
         if !self.head_only {
             bytes.extend_from_slice(body);
         }
@@ -223,7 +243,8 @@ impl Out {
 
     /// Headers of a chunked response; the body follows with [`Out::chunk`].
     pub fn start_chunked(&mut self, status: u16, content_type: &str) -> io::Result<()> {
-        self.send(Self::head(status, content_type, None).as_bytes())
+        let head = self.head(status, content_type, None);
+        self.send(head.as_bytes())
     }
 
     pub fn chunk(&mut self, data: &[u8]) -> io::Result<()> {
@@ -239,7 +260,7 @@ impl Out {
 
     /// A raw header block for hand-made responses (hostile faults).
     pub fn raw_head(&mut self, status: u16, content_type: &str, length: u64) -> io::Result<()> {
-        let head = Self::head(status, content_type, Some(0)).replace(
+        let head = self.head(status, content_type, Some(0)).replace(
             "Content-Length: 0\r\n",
             &format!("Content-Length: {length}\r\n"),
         );

@@ -9,6 +9,7 @@
 //! or at run time (`POST /_sim/fault`). It reads no system files.
 
 pub mod api;
+pub mod chunks;
 pub mod client;
 pub mod compute;
 pub mod control;
@@ -16,6 +17,7 @@ pub mod faults;
 pub mod generate;
 pub mod http;
 pub mod keepalive;
+pub mod log;
 pub mod models;
 pub mod runner;
 pub mod runners;
@@ -72,8 +74,9 @@ fn parse_keep_alive(text: &str) -> Result<KeepAlive, String> {
 #[command(
     name = TOOL,
     version,
-    about = "A faithful Ollama simulator with fault injection, for testing probes and alerting.",
-    after_help = AFTER_HELP
+    about = "A faithful Ollama simulator with fault injection, for testing probes.",
+    after_help = AFTER_HELP,
+    term_width = 80
 )]
 pub struct Cli {
     /// Port on 127.0.0.1 (0 picks a free one; read it from the first line)
@@ -114,6 +117,14 @@ pub struct Cli {
     /// Context length of loads that do not ask for num_ctx
     #[arg(long, default_value_t = 4096)]
     pub num_ctx: u32,
+    /// Make /api/ps wait until loads finish, as v0.32.10+ does by its code
+    /// (it takes each runner's lock); default: answer at once, showing them
+    #[arg(long)]
+    pub ps_blocks_during_load: bool,
+    /// Append the server log (slog and Gin lines, as `ollama serve` writes
+    /// them) to PATH instead of stderr
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// The process entry: runner mode when executed as `llama-server` or
@@ -153,41 +164,52 @@ fn config(cli: &Cli) -> sched::Config {
         old_style,
         utc_offset: cli.utc_offset,
         num_ctx: cli.num_ctx,
+        ps_blocks_during_load: cli.ps_blocks_during_load,
     }
 }
 
-/// Runs the simulator until it is killed.
-#[must_use]
-pub fn run(cli: &Cli) -> Outcome {
-    let cfg = config(cli);
-    for name in &cli.preload {
+fn failure(code: u8, message: String) -> Outcome {
+    Outcome {
+        code,
+        stdout: String::new(),
+        stderr: message + "\n",
+    }
+}
+
+/// Every `--preload` names a model the simulator has.
+fn check_preloads(cfg: &sched::Config, preload: &[String]) -> Result<(), String> {
+    for name in preload {
         if !cfg.models.iter().any(|m| m.name == models::full_name(name)) {
             let known: Vec<&str> = cfg.models.iter().map(|m| m.name.as_str()).collect();
-            let msg = format!(
-                "--preload {name}: no such model; the simulator has {}\n",
+            return Err(format!(
+                "--preload {name}: no such model; the simulator has {}",
                 known.join(", ")
-            );
-            return Outcome {
-                code: 3,
-                stdout: String::new(),
-                stderr: msg,
-            };
+            ));
         }
     }
-    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, cli.port)) {
-        Ok(l) => l,
-        Err(err) => {
-            let msg = format!("{TOOL}: cannot listen on 127.0.0.1:{}: {err}\n", cli.port);
-            return Outcome {
-                code: 1,
-                stdout: String::new(),
-                stderr: msg,
-            };
-        }
+    Ok(())
+}
+
+fn open_log(cli: &Cli) -> Result<log::Log, String> {
+    let sink: Box<dyn Write + Send> = match &cli.log_file {
+        None => Box::new(std::io::stderr()),
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("--log-file {}: {e}", path.display()))?,
+        ),
     };
+    Ok(log::Log::new(sink, cli.utc_offset))
+}
+
+/// The shared state, the runner spawner and the housekeeping thread.
+fn start(cfg: sched::Config, style: spawn::RunnerStyle, log: log::Log) -> Arc<sched::Sim> {
     let exe = std::env::current_exe().unwrap_or_else(|_| TOOL.into());
     let sim = Arc::new(sched::Sim {
-        spawner: spawn::Spawner::start(exe, cli.runner_style),
+        log,
+        spawner: spawn::Spawner::start(exe, style),
         cfg,
         state: Mutex::new(sched::State::default()),
         changed: Condvar::new(),
@@ -199,32 +221,99 @@ pub fn run(cli: &Cli) -> Outcome {
             housekeeper.unload_expired();
         }
     });
-    for name in &cli.preload {
-        let spec = sim.find(name).cloned().expect("checked above");
-        match sim.acquire(&spec, None, None, false) {
-            Ok(attached) => sim.release(&attached),
-            Err((_, msg)) => {
-                sim.kill_all();
-                return Outcome {
-                    code: 1,
-                    stdout: String::new(),
-                    stderr: format!("--preload {name}: {msg}\n"),
-                };
-            }
+    sim
+}
+
+fn preload(sim: &sched::Sim, names: &[String]) -> Result<(), String> {
+    for name in names {
+        let spec = sim.find(name).cloned().expect("checked before");
+        let attached = sim
+            .acquire(&spec, None, None, false)
+            .map_err(|(_, msg)| format!("--preload {name}: {msg}"))?;
+        sim.release(&attached);
+    }
+    Ok(())
+}
+
+/// Runs the simulator until it is killed.
+#[must_use]
+pub fn run(cli: &Cli) -> Outcome {
+    let cfg = config(cli);
+    if let Err(msg) = check_preloads(&cfg, &cli.preload) {
+        return failure(3, msg);
+    }
+    let listener = match TcpListener::bind((Ipv4Addr::LOCALHOST, cli.port)) {
+        Ok(l) => l,
+        Err(err) => {
+            return failure(
+                1,
+                format!("{TOOL}: cannot listen on 127.0.0.1:{}: {err}", cli.port),
+            );
         }
+    };
+    let log = match open_log(cli) {
+        Ok(log) => log,
+        Err(msg) => return failure(3, msg),
+    };
+    let sim = start(cfg, cli.runner_style, log);
+    if let Err(msg) = preload(&sim, &cli.preload) {
+        sim.kill_all();
+        return failure(1, msg);
     }
     let port = listener.local_addr().map_or(cli.port, |a| a.port());
     sim.lock().port = port;
+    let listening = format!(
+        "Listening on 127.0.0.1:{port} (version {})",
+        sim.cfg.version
+    );
+    sim.log.info("routes.go:2008", &listening, &[]);
     for (fault, model) in &cli.fault {
         control::set(&sim, *fault, model.clone());
     }
+    // Refused from the start: the port is closed before anyone learns it.
+    let listener = (!sim.lock().faults.any(Fault::Refuse)).then_some(listener);
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "listening on 127.0.0.1:{port}");
     let _ = stdout.flush();
-    server::serve(&sim, &listener);
-    drop(listener);
+    if let Some(listener) = listener {
+        server::serve(&sim, &listener);
+    }
     // The listener is closed (refuse): stay alive, runners and all.
     loop {
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn keep_alive_flag_reads_like_ollama_keep_alive() {
+        assert_eq!(
+            parse_keep_alive("300"),
+            Ok(KeepAlive::For(Duration::from_secs(300)))
+        );
+        assert_eq!(
+            parse_keep_alive("10m"),
+            Ok(KeepAlive::For(Duration::from_secs(600)))
+        );
+        assert_eq!(parse_keep_alive("-1"), Ok(KeepAlive::Forever));
+        assert!(parse_keep_alive("soon").is_err());
+    }
+
+    #[test]
+    fn old_style_defaults_to_an_old_version() {
+        let cli =
+            selfheal_core::cli::parse::<Cli>(["ollama-sim", "--runner-style", "old"]).unwrap();
+        assert_eq!(config(&cli).version, "0.5.4");
+        let cli =
+            selfheal_core::cli::parse::<Cli>(["ollama-sim", "--server-version", "0.12.0"]).unwrap();
+        assert_eq!(config(&cli).version, "0.12.0");
     }
 }

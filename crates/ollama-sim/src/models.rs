@@ -1,7 +1,27 @@
 //! The models the simulator "has": names, sizes, digests and the `details`
 //! object `/api/tags` and `/api/ps` show for each.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Ollama's `api.ModelDetails`, fields in its order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Details {
+    pub parent_model: String,
+    pub format: &'static str,
+    pub family: &'static str,
+    pub families: Vec<&'static str>,
+    pub parameter_size: &'static str,
+    pub quantization_level: &'static str,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub context_length: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub embedding_length: u64,
+}
 
 /// One installed model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,31 +127,34 @@ fn fake_digest(name: &str) -> String {
 }
 
 impl ModelSpec {
-    /// `ModelDetails` as Ollama serializes it (no `context_length` here).
+    /// `ModelDetails`; `/api/tags` of newer servers adds the trained
+    /// context and embedding lengths, `/api/ps` never does.
     #[must_use]
-    pub fn details(&self) -> Value {
-        let (family, params, quant) = if self.embedding {
-            ("nomic-bert", "137M", "F16")
+    pub fn details(&self, with_lengths: bool) -> Details {
+        let (family, params, quant, context, embedding) = if self.embedding {
+            ("nomic-bert", "137M", "F16", 2048, 768)
         } else {
-            ("llama", "1.2B", "Q8_0")
+            ("llama", "1.2B", "Q8_0", 131_072, 2048)
         };
-        json!({
-            "parent_model": "",
-            "format": "gguf",
-            "family": family,
-            "families": [family],
-            "parameter_size": params,
-            "quantization_level": quant,
-        })
+        Details {
+            parent_model: String::new(),
+            format: "gguf",
+            family,
+            families: vec![family],
+            parameter_size: params,
+            quantization_level: quant,
+            context_length: if with_lengths { context } else { 0 },
+            embedding_length: if with_lengths { embedding } else { 0 },
+        }
     }
 
     #[must_use]
-    pub fn capabilities(&self) -> Value {
-        if self.embedding {
-            json!(["embedding"])
+    pub fn capabilities(&self) -> Vec<&'static str> {
+        vec![if self.embedding {
+            "embedding"
         } else {
-            json!(["completion"])
-        }
+            "completion"
+        }]
     }
 
     /// The short model name used for the blob file: `sha256-<digest>`.

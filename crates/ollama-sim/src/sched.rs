@@ -26,6 +26,8 @@ pub struct Config {
     pub old_style: bool,
     pub utc_offset: i32,
     pub num_ctx: u32,
+    /// `/api/ps` waits for loads to finish (v0.32.10+, read from the code).
+    pub ps_blocks_during_load: bool,
 }
 
 /// A model with a runner process, loading or ready.
@@ -58,6 +60,7 @@ pub struct Sim {
     pub state: Mutex<State>,
     pub changed: Condvar,
     pub spawner: Spawner,
+    pub log: crate::log::Log,
 }
 
 /// A request attached to a ready runner; give it back with [`Sim::release`].
@@ -76,6 +79,66 @@ pub fn later(now: SystemTime, by: Duration) -> SystemTime {
     now.checked_add(by).unwrap_or(now)
 }
 
+/// What a request asks of the scheduler.
+struct Want<'a> {
+    name: &'a str,
+    keep_alive: Option<KeepAlive>,
+    num_ctx: u32,
+    external: bool,
+}
+
+enum Step {
+    Done(Result<Attached, Refusal>),
+    Wait,
+    Load { slow: bool },
+}
+
+impl Want<'_> {
+    /// One look at the state: attach, refuse, wait, or load (the caller loads).
+    fn next_step(&self, st: &mut State) -> Step {
+        let name = self.name;
+        if self.external
+            && (st.faults.any(Fault::SchedulerDeadlock) || st.faults.on(Fault::Overload, name))
+        {
+            return Step::Done(Err((503, BUSY.into())));
+        }
+        let stuck = st.loaded.get(name).is_some_and(|l| l.stuck);
+        if stuck || (self.external && st.faults.on(Fault::Thrash, name)) {
+            return Step::Wait;
+        }
+        if let Some(l) = st.loaded.get_mut(name) {
+            if !l.ready {
+                return Step::Wait;
+            }
+            // needsReload: an omitted num_ctx means the default, so a model
+            // loaded with an explicit one is reloaded (the probe's trap).
+            if self.num_ctx == l.num_ctx {
+                l.refs += 1;
+                if let Some(k) = self.keep_alive {
+                    l.session = k;
+                }
+                let attached = Attached {
+                    name: name.into(),
+                    pid: l.proc.pid,
+                    port: l.proc.port,
+                };
+                return Step::Done(Ok(attached));
+            }
+            if l.refs > 0 {
+                return Step::Wait;
+            }
+            let mut old = st.loaded.remove(name).expect("present");
+            old.proc.kill();
+        }
+        if st.loading || st.faults.on(Fault::LoadsHang, name) {
+            return Step::Wait;
+        }
+        Step::Load {
+            slow: st.faults.on(Fault::SlowLoad, name),
+        }
+    }
+}
+
 impl Sim {
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state
@@ -88,6 +151,15 @@ impl Sim {
             .wait_timeout(guard, Duration::from_millis(100))
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .0
+    }
+
+    /// How error texts name the runner: HEAD says llama-server, older servers llama runner.
+    fn runner_name(&self) -> &'static str {
+        if self.cfg.old_style {
+            "llama runner"
+        } else {
+            "llama-server"
+        }
     }
 
     #[must_use]
@@ -105,63 +177,31 @@ impl Sim {
         num_ctx: Option<u32>,
         external: bool,
     ) -> Result<Attached, Refusal> {
-        let name = spec.name.as_str();
+        let want = Want {
+            name: &spec.name,
+            keep_alive,
+            num_ctx: num_ctx.unwrap_or(self.cfg.num_ctx),
+            external,
+        };
         let mut st = self.lock();
         loop {
-            if external
-                && (st.faults.any(Fault::SchedulerDeadlock) || st.faults.on(Fault::Overload, name))
-            {
-                return Err((503, BUSY.into()));
-            }
-            let stuck = st.loaded.get(name).is_some_and(|l| l.stuck);
-            if stuck || (external && st.faults.on(Fault::Thrash, name)) {
-                st = self.wait(st);
-                continue;
-            }
-            if let Some(l) = st.loaded.get_mut(name) {
-                if !l.ready {
-                    st = self.wait(st);
-                    continue;
+            match want.next_step(&mut st) {
+                Step::Done(result) => return result,
+                Step::Wait => st = self.wait(st),
+                Step::Load { slow } => {
+                    st.loading = true;
+                    drop(st);
+                    let load_time = if slow {
+                        self.cfg.slow_load_time
+                    } else {
+                        self.cfg.load_time
+                    };
+                    let result = self.load(spec, keep_alive, want.num_ctx, load_time);
+                    self.lock().loading = false;
+                    self.changed.notify_all();
+                    return result;
                 }
-                if num_ctx.is_none_or(|c| c == l.num_ctx) {
-                    l.refs += 1;
-                    if let Some(k) = keep_alive {
-                        l.session = k;
-                    }
-                    return Ok(Attached {
-                        name: name.into(),
-                        pid: l.proc.pid,
-                        port: l.proc.port,
-                    });
-                }
-                if l.refs > 0 {
-                    st = self.wait(st);
-                    continue;
-                }
-                let mut old = st.loaded.remove(name).expect("present");
-                old.proc.kill();
             }
-            if st.loading || st.faults.on(Fault::LoadsHang, name) {
-                st = self.wait(st);
-                continue;
-            }
-            st.loading = true;
-            let slow = st.faults.on(Fault::SlowLoad, name);
-            drop(st);
-            let load_time = if slow {
-                self.cfg.slow_load_time
-            } else {
-                self.cfg.load_time
-            };
-            let result = self.load(
-                spec,
-                keep_alive,
-                num_ctx.unwrap_or(self.cfg.num_ctx),
-                load_time,
-            );
-            self.lock().loading = false;
-            self.changed.notify_all();
-            return result;
         }
     }
 
@@ -174,40 +214,16 @@ impl Sim {
         num_ctx: u32,
         load_time: Duration,
     ) -> Result<Attached, Refusal> {
-        let proc = self
-            .spawner
-            .spawn(spec, load_time, num_ctx)
-            .map_err(|e| (500, format!("error starting runner: {e}")))?;
-        let attached = Attached {
-            name: spec.name.clone(),
-            pid: proc.pid,
-            port: proc.port,
-        };
-        self.lock().loaded.insert(
-            spec.name.clone(),
-            Loaded {
-                spec: spec.clone(),
-                proc,
-                refs: 0,
-                session: keep_alive.unwrap_or(self.cfg.keep_alive),
-                expires_at: None,
-                ready: false,
-                num_ctx,
-                stuck: false,
-            },
-        );
-        self.changed.notify_all();
-        loop {
-            if let Some(status) = self.runner_exited(&attached) {
-                return Err((
-                    500,
-                    format!("llama runner process has terminated: {status}"),
-                ));
-            }
-            if crate::runners::ready(attached.port, self.cfg.old_style) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let started = std::time::Instant::now();
+        let attached = self.start_runner(spec, keep_alive, num_ctx, load_time)?;
+        if let Err(err) = self.wait_ready(&attached) {
+            self.log.slog(
+                "ERROR",
+                "sched.go:734",
+                "error loading llama server",
+                &[("error", &err)],
+            );
+            return Err((500, err));
         }
         let faults = self.lock().faults.for_runner(&spec.name);
         crate::runners::push_faults(attached.port, faults);
@@ -217,13 +233,97 @@ impl Sim {
             .get_mut(&spec.name)
             .filter(|l| l.proc.pid == attached.pid);
         let Some(l) = l else {
-            return Err((500, "llama runner process has terminated: killed".into()));
+            return Err((
+                500,
+                format!(
+                    "{} process has terminated: signal: killed",
+                    self.runner_name()
+                ),
+            ));
         };
         l.ready = true;
         l.refs += 1;
         drop(st);
         self.changed.notify_all();
+        let (source, what) = if self.cfg.old_style {
+            ("server.go:594", "llama runner")
+        } else {
+            ("llama_server.go:1362", "llama-server")
+        };
+        let secs = started.elapsed().as_secs_f64();
+        self.log
+            .info(source, &format!("{what} started in {secs:.2} seconds"), &[]);
         Ok(attached)
+    }
+
+    fn start_runner(
+        &self,
+        spec: &ModelSpec,
+        keep_alive: Option<KeepAlive>,
+        num_ctx: u32,
+        load_time: Duration,
+    ) -> Result<Attached, Refusal> {
+        let proc = self
+            .spawner
+            .spawn(spec, load_time, num_ctx)
+            .map_err(|e| (500, format!("error starting {}: {e}", self.runner_name())))?;
+        let attached = Attached {
+            name: spec.name.clone(),
+            pid: proc.pid,
+            port: proc.port,
+        };
+        if self.cfg.old_style {
+            self.log.info(
+                "server.go:376",
+                "starting llama server",
+                &[("cmd", &proc.cmd)],
+            );
+            self.log.info(
+                "server.go:555",
+                "waiting for llama runner to start responding",
+                &[],
+            );
+        } else {
+            self.log.info(
+                "llama_server.go:433",
+                "starting llama-server",
+                &[("cmd", &proc.cmd)],
+            );
+            self.log.info(
+                "llama_server.go:1295",
+                "waiting for llama-server to start responding",
+                &[],
+            );
+        }
+        let loaded = Loaded {
+            spec: spec.clone(),
+            proc,
+            refs: 0,
+            session: keep_alive.unwrap_or(self.cfg.keep_alive),
+            expires_at: None,
+            ready: false,
+            num_ctx,
+            stuck: false,
+        };
+        self.lock().loaded.insert(spec.name.clone(), loaded);
+        self.changed.notify_all();
+        Ok(attached)
+    }
+
+    /// Polls the runner's `/health` until it is loaded, or it dies.
+    fn wait_ready(&self, attached: &Attached) -> Result<(), String> {
+        loop {
+            if let Some(status) = self.runner_exited(attached) {
+                return Err(format!(
+                    "{} process has terminated: {status}",
+                    self.runner_name()
+                ));
+            }
+            if crate::runners::ready(attached.port, self.cfg.old_style) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `Some(status)` once the attached runner's process is gone (and forgets it).
@@ -264,10 +364,9 @@ impl Sim {
     pub fn expire(&self, name: &str) {
         let mut st = self.lock();
         if let Some(l) = st.loaded.get_mut(name) {
+            // Like expireRunner: expiry now even while requests are attached.
             l.session = KeepAlive::For(Duration::ZERO);
-            if l.refs == 0 && !l.stuck {
-                l.expires_at = Some(SystemTime::now());
-            }
+            l.expires_at = Some(SystemTime::now());
         }
         drop(st);
         self.unload_expired();

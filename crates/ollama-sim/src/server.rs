@@ -3,6 +3,7 @@
 //! replace every answer (silence, trickle, a 1 GiB body, broken JSON, HTML,
 //! 500, a closed listener). `/_sim/*` control requests bypass them.
 
+use crate::chunks::Kind;
 use crate::faults::Fault;
 use crate::http::{self, JSON, Out, ReadError, Request, TEXT};
 use crate::sched::Sim;
@@ -10,7 +11,7 @@ use crate::{api, control, generate};
 use std::io::{self, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Accepts until the `refuse` fault closes the listener.
 pub fn serve(sim: &Arc<Sim>, listener: &TcpListener) {
@@ -31,10 +32,13 @@ fn connection(sim: &Arc<Sim>, stream: TcpStream) {
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
+    let client = stream
+        .peer_addr()
+        .map_or_else(|_| "127.0.0.1".into(), |a| a.ip().to_string());
     let mut reader = BufReader::new(read_half);
     let mut out = Out::new(stream);
     loop {
-        let request = match http::read_request(&mut reader) {
+        let request = match read_request(sim, &mut reader, &mut out) {
             Ok(r) => r,
             Err(ReadError::Closed) => return,
             Err(ReadError::TooLarge) => {
@@ -50,12 +54,37 @@ fn connection(sim: &Arc<Sim>, stream: TcpStream) {
         let result = if request.path.starts_with("/_sim/") {
             control::handle(sim, &request, &mut out)
         } else {
-            faulty(sim, &request, &mut out)
+            let started = Instant::now();
+            let result = faulty(sim, &request, &mut out);
+            // Gin logs a request when its handler returns, never while it hangs.
+            sim.log.gin(
+                out.status,
+                started.elapsed(),
+                &client,
+                &request.method,
+                &request.path,
+            );
+            result
         };
         if result.is_err() || request.close {
             return;
         }
     }
+}
+
+/// Reads a request, answering `Expect: 100-continue` like Go's server does
+/// (unless a wire fault decides what is sent).
+fn read_request(
+    sim: &Sim,
+    reader: &mut BufReader<TcpStream>,
+    out: &mut Out,
+) -> Result<Request, ReadError> {
+    let mut request = http::read_head(reader)?;
+    if http::expects_continue(&request) && sim.lock().faults.wire().is_none() {
+        out.send(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    request.body = http::read_body(reader, &request)?;
+    Ok(request)
 }
 
 /// Answers as the active wire fault dictates, else normally.
@@ -114,7 +143,8 @@ fn route(sim: &Sim, request: &Request, out: &mut Out) -> io::Result<()> {
         ("GET" | "HEAD", "/api/version") => api::version(sim, out),
         ("GET" | "HEAD", "/api/tags") => api::tags(sim, out),
         ("GET", "/api/ps") => api::ps(sim, out),
-        ("POST", "/api/generate") => generate::handle(sim, &request.body, out),
+        ("POST", "/api/generate") => generate::handle(sim, Kind::Generate, &request.body, out),
+        ("POST", "/api/chat") => generate::handle(sim, Kind::Chat, &request.body, out),
         ("POST", "/api/embed") => api::embed(sim, &request.body, out),
         _ => out.respond(404, TEXT, b"404 page not found"),
     }

@@ -27,6 +27,8 @@ pub enum RunnerStyle {
 
 /// A running runner process.
 pub struct RunnerProc {
+    /// The command line, as the server logs it.
+    pub cmd: String,
     pub child: Child,
     pub pid: u32,
     pub port: u16,
@@ -41,13 +43,24 @@ impl RunnerProc {
     /// Its exit status once it has exited, as Go prints it (`exit status 2`).
     pub fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {
-            Ok(Some(status)) => Some(match status.code() {
-                Some(code) => format!("exit status {code}"),
-                None => format!("{status}"),
-            }),
+            Ok(Some(status)) => Some(go_exit_text(status)),
             Ok(None) => None,
             Err(err) => Some(err.to_string()),
         }
+    }
+}
+
+/// How Go's `exec.ExitError` reads: `exit status 2`, `signal: killed`.
+fn go_exit_text(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(9)) => "signal: killed".into(),
+        (None, Some(15)) => "signal: terminated".into(),
+        (None, Some(6)) => "signal: aborted".into(),
+        (None, Some(11)) => "signal: segmentation fault".into(),
+        (None, Some(n)) => format!("signal: signal {n}"),
+        (None, None) => "exit status unknown".into(),
     }
 }
 
@@ -145,6 +158,11 @@ fn spawn_one(exe: &Path, style: RunnerStyle, order: &Order) -> io::Result<Runner
             c
         }
     };
+    let cmd = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
     let child = command
         .env(ENV_PARENT, std::process::id().to_string())
         .env(ENV_LOAD_MS, order.load_time.as_millis().to_string())
@@ -155,6 +173,7 @@ fn spawn_one(exe: &Path, style: RunnerStyle, order: &Order) -> io::Result<Runner
     // `spawn` returns after the exec succeeded: the link is no longer needed.
     drop(dir);
     Ok(RunnerProc {
+        cmd,
         pid: child.id(),
         port: port.parse().expect("port we formatted"),
         child,

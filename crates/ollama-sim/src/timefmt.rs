@@ -64,6 +64,51 @@ pub fn rfc3339_nano(time: SystemTime, offset_minutes: i32) -> String {
     out
 }
 
+fn local_parts(time: SystemTime, offset_minutes: i32) -> ((i64, u32, u32), i64, u32) {
+    let (secs, nanos) = split(time);
+    let local = secs + i64::from(offset_minutes) * 60;
+    (
+        civil_from_days(local.div_euclid(86_400)),
+        local.rem_euclid(86_400),
+        nanos,
+    )
+}
+
+fn offset_text(offset_minutes: i32) -> String {
+    if offset_minutes == 0 {
+        return "Z".into();
+    }
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let abs = offset_minutes.unsigned_abs();
+    format!("{sign}{:02}:{:02}", abs / 60, abs % 60)
+}
+
+/// slog's time: RFC 3339 with milliseconds, `2026-11-30T01:10:00.123Z`.
+#[must_use]
+pub fn rfc3339_millis(time: SystemTime, offset_minutes: i32) -> String {
+    let ((year, month, day), of_day, nanos) = local_parts(time, offset_minutes);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}{}",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60,
+        nanos / 1_000_000,
+        offset_text(offset_minutes)
+    )
+}
+
+/// Gin's log stamp: `2026/11/30 - 01:10:00`.
+#[must_use]
+pub fn gin_stamp(time: SystemTime, offset_minutes: i32) -> String {
+    let ((year, month, day), of_day, _) = local_parts(time, offset_minutes);
+    format!(
+        "{year:04}/{month:02}/{day:02} - {:02}:{:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
 /// The HTTP `Date` header value: `Mon, 30 Nov 2026 00:37:41 GMT`.
 #[must_use]
 pub fn http_date(time: SystemTime) -> String {
@@ -127,6 +172,14 @@ mod tests {
         // MaxInt64 ns is 292.27 years: ~2318 for a server running in 2026.
         let t = at(1_717_537_111, 0) + FOREVER;
         assert_eq!(rfc3339_nano(t, 0), "2316-09-14T21:25:47.854775807Z");
+    }
+
+    #[test]
+    fn log_stamps() {
+        let t = at(1_717_537_111, 837_530_000);
+        assert_eq!(rfc3339_millis(t, 0), "2024-06-04T21:38:31.837Z");
+        assert_eq!(rfc3339_millis(t, 120), "2024-06-04T23:38:31.837+02:00");
+        assert_eq!(gin_stamp(t, 0), "2024/06/04 - 21:38:31");
     }
 
     #[test]

@@ -175,3 +175,31 @@ fn a_stopped_runner_hangs_generate_but_not_ps() {
     let r = post_within(&sim, "/api/generate", &body, Duration::from_secs(10)).unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn sigterm_takes_the_runners_down_too() {
+    let mut sim = sim(&["--preload", MODEL]);
+    let pid = runners(&sim)[0]["pid"].as_u64().unwrap();
+    signal(u64::from(sim.pid()), Signal::TERM);
+    sim.child().wait().unwrap();
+    wait_until(Duration::from_secs(5), "the runner is gone", || {
+        process_gone(pid)
+    });
+}
+
+#[test]
+fn a_runner_killed_while_loading_fails_the_request_with_go_texts() {
+    let sim = sim(&["--load-time", "5s"]);
+    std::thread::scope(|scope| {
+        let request =
+            scope.spawn(|| common::post(&sim, "/api/generate", &json!({ "model": MODEL })));
+        wait_until(Duration::from_secs(5), "a runner starts", || {
+            !runners(&sim).is_empty()
+        });
+        signal(runners(&sim)[0]["pid"].as_u64().unwrap(), Signal::KILL);
+        let r = request.join().unwrap();
+        let expected = json!({ "error": "llama-server process has terminated: signal: killed" });
+        assert_eq!((r.status, r.json()), (500, expected));
+    });
+    assert!(common::ps(&sim).is_empty());
+}

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the simulator may take to print its port.
 const START_DEADLINE: Duration = Duration::from_secs(20);
@@ -191,7 +191,29 @@ impl Drop for OllamaSim {
     }
 }
 
-/// A bounded HTTP/1.1 request to `127.0.0.1:port` with `Connection: close`.
+/// Reads that fail once the whole exchange has taken longer than allowed,
+/// so a server trickling bytes or streaming forever cannot hold a test.
+struct Deadline {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl Read for Deadline {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "response deadline passed",
+            ));
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
+/// A bounded HTTP/1.1 request to `127.0.0.1:port` with `Connection: close`;
+/// `timeout` bounds the whole exchange.
 pub fn request(
     port: u16,
     method: &str,
@@ -210,7 +232,8 @@ pub fn request(
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
-    let mut reader = BufReader::new(stream.take(BODY_LIMIT));
+    let deadline = Instant::now() + timeout;
+    let mut reader = BufReader::new(Deadline { stream, deadline }.take(BODY_LIMIT));
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let status = line
