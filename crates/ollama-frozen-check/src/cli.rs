@@ -33,7 +33,7 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  OK: ok, busy, loading
   1  WARNING: suspected (not yet flat for --freeze-after), overloaded, slow,
-     thrashing, or anything whose remedy is report-only
+     thrashing, starting, or another report-only finding (except down)
   2  CRITICAL: frozen, down, model-wedged, loads-stuck, cpu-fallback
   3  UNKNOWN: bad arguments, state unusable, another check of this name running
 

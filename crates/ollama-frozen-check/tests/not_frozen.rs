@@ -75,6 +75,35 @@ fn s5_a_slow_load_making_progress_is_loading() {
 }
 
 #[test]
+fn a_ps_that_blocks_during_a_load_is_loading_not_frozen() {
+    // v0.32.10+ locks each runner in /api/ps while it loads.
+    let sim = sim(&[
+        "--fault",
+        "slow-load",
+        "--slow-load-time",
+        "60s",
+        "--ps-blocks-during-load",
+    ]);
+    background(
+        sim.port(),
+        "/api/generate",
+        &json!({"model": "llama3.2:1b", "prompt": "hi"}),
+    );
+    wait_for("the load to start", Duration::from_secs(10), || {
+        !sim_runners(&sim).is_empty()
+    });
+    let check = Checker::new(&sim.url());
+    let last = never_frozen(&check, &[], &["loading"]);
+    assert!(
+        last["summary"]
+            .as_str()
+            .unwrap()
+            .contains("/api/ps blocked"),
+        "{last:#}"
+    );
+}
+
+#[test]
 fn an_idle_model_holding_vram_is_ok() {
     let sim = sim(&["--preload", "llama3.2:1b"]);
     let check = Checker::new(&sim.url());
