@@ -1,38 +1,40 @@
-//! `ollama-frozen-check`: Is the Ollama server serving generations, through every hop? Frozen, down, busy, or fine?
-//!
-//! Not implemented yet: every run reports UNKNOWN (exit 3) with
-//! "not implemented yet", so nothing can mistake it for a passing check.
-//! Its work is an open issue.
+//! `ollama-frozen-check`: is the Ollama server serving generations, through
+//! every hop? Frozen, down, busy, or fine? It probes in layers, cheapest
+//! first, and never acts: `/proc` (the process listening on the port, its
+//! `llama-server` / `ollama runner` children, their state and cgroup),
+//! `GET /api/version`, `GET /api/ps`, each runner's `GET /health` and
+//! `GET /slots`, and a one-token `POST /api/generate` (or `/api/embed`) on
+//! models already loaded, sent with their remaining keep-alive so probing
+//! never moves an expiry. Optional: the server's journal or log file, and
+//! a load probe. History (progress signals, the freeze clock) lives in the
+//! state directory under `ollama-frozen-check/<name>.json`.
 
-use clap::Parser;
-use selfheal_core::cli::{OutputArgs, not_implemented, not_implemented_help};
+pub mod api;
+pub mod check;
+pub mod cli;
+pub mod evidence;
+pub mod history;
+pub mod http;
+pub mod judge;
+pub mod judge_e2e;
+pub mod logs;
+pub mod probe;
+pub mod procs;
+pub mod render;
+pub mod sockdiag;
+pub mod target;
+pub mod verdict;
+
+pub use cli::Cli;
+
 use selfheal_core::{Outcome, Tool};
 
 pub const TOOL: Tool = selfheal_core::tool!("OLLAMA");
 
-#[derive(Debug, Parser)]
-#[command(
-    name = TOOL.name,
-    version,
-    about = "Is the Ollama server serving generations, through every hop? Frozen, down, busy, or fine?",
-    long_about = "Probes an Ollama server end to end (/api/version, /api/ps, a tiny /api/generate), through each hop (proxy and upstream), and tells frozen from down from busy. It never acts.\n\n\
-NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = not_implemented_help(TOOL.name)
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    not_implemented(&TOOL, &cli.output)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn cli_definition_is_consistent() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    if let Err(why) = cli.target() {
+        return TOOL.usage_error(why);
     }
+    TOOL.run(&cli.output, || check::run(cli))
 }

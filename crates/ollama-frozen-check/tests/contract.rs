@@ -8,8 +8,3 @@ const BIN: &str = env!("CARGO_BIN_EXE_ollama-frozen-check");
 fn usage_errors_exit_3_and_help_teaches() {
     contract::assert_cli_contract(BIN, "ollama-frozen-check", env!("CARGO_PKG_VERSION"));
 }
-
-#[test]
-fn says_it_is_not_implemented_yet() {
-    contract::assert_not_implemented(BIN, "ollama-frozen-check", "OLLAMA");
-}
