@@ -38,6 +38,7 @@ pub mod amd;
 pub mod classify;
 pub mod cli;
 pub mod fdinfo;
+pub mod files;
 pub mod idle;
 pub mod metrics;
 pub mod model;
