@@ -5,7 +5,7 @@
 //! failed in a way that says nothing about the GPUs. Idle while holding
 //! memory is never a fault by itself: an idle loaded model looks the same.
 
-use crate::model::{Gpu, NvidiaState, Snapshot};
+use crate::model::{Gpu, NvidiaState, Snapshot, Unmatched};
 use crate::text;
 use crate::threshold::FreeThreshold;
 use selfheal_core::{Check, Status};
@@ -32,6 +32,9 @@ pub fn checks(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Vec<Chec
             out.push(Check::new("nvidia", Status::Unknown, message.clone()));
         }
         _ => {}
+    }
+    if let Some(unmatched) = &snapshot.unmatched_gpus {
+        out.push(unmatched_check(unmatched));
     }
     out.push(count_check(snapshot, limits, where_amd));
     for gpu in &snapshot.gpus {
@@ -67,6 +70,34 @@ fn count_check(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Check {
         }
         _ => Check::new("gpus", Status::Ok, format!("{found} {plural}")),
     }
+}
+
+/// A `--gpu` that names no GPU cannot be judged: UNKNOWN, listing the GPUs
+/// there are (`--expect` still makes a GPU gone from the bus CRITICAL).
+/// CRITICAL when a lost GPU hides its UUID: it may be the one asked for.
+fn unmatched_check(unmatched: &Unmatched) -> Check {
+    let asked = unmatched.missing.join(",");
+    if !unmatched.lost_unnamed.is_empty() {
+        return Check::new(
+            "gpu_filter",
+            Status::Critical,
+            format!(
+                "--gpu {asked} matches no GPU, and {} is lost with its UUID unreadable: \
+                 it may be the GPU asked for; look for Xid 79 in the kernel log",
+                unmatched.lost_unnamed.join(", ")
+            ),
+        );
+    }
+    let present = if unmatched.present.is_empty() {
+        "no GPU was read at all".to_owned()
+    } else {
+        format!("GPUs here: {}", unmatched.present.join("; "))
+    };
+    Check::new(
+        "gpu_filter",
+        Status::Unknown,
+        format!("--gpu {asked} matches no GPU ({present}); give an index or UUID from this list"),
+    )
 }
 
 fn absence_reason(snapshot: &Snapshot, where_amd: &str) -> String {
@@ -144,6 +175,7 @@ mod tests {
             gpus,
             nvidia,
             amd_cards: 0,
+            unmatched_gpus: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Flags; every one can also come from the environment (`Environment=`).
 
+use crate::args;
 use crate::threshold::{self, FreeThreshold};
 use clap::Parser;
 use regex::Regex;
@@ -48,7 +49,8 @@ pub struct Cli {
         long = "gpu",
         value_name = "INDEX|UUID",
         env = "GPU_PROBE_GPU",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = args::parse_gpu
     )]
     pub gpus: Vec<String>,
 
@@ -57,23 +59,23 @@ pub struct Cli {
     pub process: Option<Regex>,
 
     /// CRITICAL when fewer than N GPUs are found (default: no GPU is UNKNOWN)
-    #[arg(long, value_name = "N", env = "GPU_PROBE_EXPECT")]
+    #[arg(long, value_name = "N", value_parser = args::parse_expect, allow_hyphen_values = true, env = "GPU_PROBE_EXPECT")]
     pub expect: Option<u32>,
 
     /// WARNING at or above this temperature, in degrees Celsius
-    #[arg(long, value_name = "CELSIUS", env = "GPU_PROBE_TEMP_WARN")]
+    #[arg(long, value_name = "CELSIUS", value_parser = args::parse_celsius, allow_hyphen_values = true, env = "GPU_PROBE_TEMP_WARN")]
     pub temp_warn: Option<f64>,
 
     /// CRITICAL at or above this temperature, in degrees Celsius
-    #[arg(long, value_name = "CELSIUS", env = "GPU_PROBE_TEMP_CRIT")]
+    #[arg(long, value_name = "CELSIUS", value_parser = args::parse_celsius, allow_hyphen_values = true, env = "GPU_PROBE_TEMP_CRIT")]
     pub temp_crit: Option<f64>,
 
     /// WARNING when a GPU's free memory is below this (2GiB, 500MB, 10%)
-    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, env = "GPU_PROBE_FREE_WARN")]
+    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, allow_hyphen_values = true, env = "GPU_PROBE_FREE_WARN")]
     pub free_warn: Option<FreeThreshold>,
 
     /// CRITICAL when a GPU's free memory is below this (2GiB, 500MB, 10%)
-    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, env = "GPU_PROBE_FREE_CRIT")]
+    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, allow_hyphen_values = true, env = "GPU_PROBE_FREE_CRIT")]
     pub free_crit: Option<FreeThreshold>,
 
     /// NVML library to load, a name or a path

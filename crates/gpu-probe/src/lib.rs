@@ -35,6 +35,7 @@
 //! - `process_filter`: the `--process` expression, or null.
 
 pub mod amd;
+pub mod args;
 pub mod classify;
 pub mod cli;
 pub mod fdinfo;
@@ -61,6 +62,9 @@ pub const TOOL: Tool = selfheal_core::tool!("GPU");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
+    if let Err(message) = args::check(cli) {
+        return TOOL.usage_error(message);
+    }
     TOOL.run(&cli.output, || probe(cli))
 }
 

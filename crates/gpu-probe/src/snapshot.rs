@@ -2,7 +2,7 @@
 //! ([`snapshot`]) and what it reads. Nothing here judges; the verdict is
 //! `classify`'s.
 
-use crate::model::{NvidiaState, Snapshot};
+use crate::model::{Gpu, NvidiaState, Snapshot, Unmatched};
 use crate::{amd, fdinfo, nvidia, procinfo};
 use regex::Regex;
 use std::ffi::OsString;
@@ -58,6 +58,7 @@ pub fn snapshot(options: &SnapshotOptions) -> Snapshot {
         fdinfo::attach_processes(&options.proc_root, &mut amd_gpus);
     }
     gpus.append(&mut amd_gpus);
+    let unmatched_gpus = unmatched(&options.gpus, &gpus);
     gpus.retain(|gpu| gpu.matches(&options.gpus));
     for gpu in &mut gpus {
         gpu.idle_holding = gpu.utilization_gpu_percent == Some(0)
@@ -73,5 +74,25 @@ pub fn snapshot(options: &SnapshotOptions) -> Snapshot {
         gpus,
         nvidia,
         amd_cards,
+        unmatched_gpus,
     }
+}
+
+/// The `--gpu` entries no GPU answers to, and the GPUs there are, for a
+/// message that shows what could have been meant.
+fn unmatched(wanted: &[String], gpus: &[Gpu]) -> Option<Unmatched> {
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|w| !gpus.iter().any(|g| g.matches(std::slice::from_ref(w))))
+        .cloned()
+        .collect();
+    (!missing.is_empty()).then(|| Unmatched {
+        missing,
+        present: gpus.iter().map(Gpu::describe).collect(),
+        lost_unnamed: gpus
+            .iter()
+            .filter(|g| g.lost.is_some() && g.uuid.is_none())
+            .map(Gpu::describe)
+            .collect(),
+    })
 }
