@@ -112,3 +112,27 @@ fn a_symlink_planted_at_a_sysfs_file_is_not_followed() {
         "AMD GPU 1002:744C"
     );
 }
+
+#[test]
+fn hostile_process_names_cannot_forge_output_lines() {
+    let rig = common::two_gpus();
+    rig.process(
+        4242,
+        "x\nGPU OK - all fine",
+        &["sh", "-c", "a | b", "\u{1b}[2K"],
+    );
+    let run = rig.cmd().run().expect_code(0);
+    assert_eq!(run.stdout.lines().count(), 6, "{run}");
+    assert!(!run.stdout.contains("\nGPU OK"), "{run}");
+    assert!(run.stdout.contains("x\\nGPU OK - all fine"), "{run}");
+    assert_eq!(
+        run.stdout.matches('|').count(),
+        1,
+        "one perfdata separator\n{run}"
+    );
+    let run = rig.cmd().args(["--process", "a|x"]).run().expect_code(0);
+    assert_eq!(run.stdout.matches('|').count(), 1, "{run}");
+    let prom = rig.cmd().args(["--format", "prom"]).run().expect_code(0);
+    let (ok, said) = common::promtool(&prom.stdout);
+    assert!(ok, "{said}\n{prom}");
+}
