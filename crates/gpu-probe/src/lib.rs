@@ -56,7 +56,7 @@ pub use snapshot::{DEFAULT_NVML_LIB, SnapshotOptions, snapshot};
 
 use classify::Limits;
 use selfheal_core::clock::Stamp;
-use selfheal_core::{Outcome, Report, Tool};
+use selfheal_core::{Check, Outcome, Report, Status, Tool};
 
 pub const TOOL: Tool = selfheal_core::tool!("GPU");
 
@@ -80,8 +80,21 @@ pub fn probe(cli: &Cli) -> anyhow::Result<Report> {
     };
     let mut snapshot = snapshot(&options);
     if tracks_idle(cli, &snapshot.gpus) {
-        let store = TOOL.state_store(&cli.state)?;
-        idle::track(&store, &mut snapshot.gpus, &Stamp::now(), &mut report)?;
+        let tracked = TOOL
+            .state_store(&cli.state)
+            .map_err(anyhow::Error::from)
+            .and_then(|store| idle::track(&store, &mut snapshot.gpus, &Stamp::now(), &mut report));
+        // Only the idle time is lost: a lost GPU must still be CRITICAL.
+        if let Err(err) = tracked {
+            report.check(Check::new(
+                "state",
+                Status::Unknown,
+                format!(
+                    "idle time not tracked: {err:#}; make the state directory writable \
+                     for this user or pass another --state-dir"
+                ),
+            ));
+        }
     }
     let limits = Limits {
         expect: cli.expect,

@@ -11,6 +11,7 @@ use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
 use std::ffi::OsStr;
+use std::path::Path;
 
 /// What the operator should do when library and kernel module disagree.
 pub const MISMATCH_FIX: &str = "reboot or reload the nvidia kernel module";
@@ -18,6 +19,9 @@ pub const MISMATCH_FIX: &str = "reboot or reload the nvidia kernel module";
 /// Loads NVML from `lib` and reads every GPU it lists.
 #[must_use]
 pub fn read(lib: &OsStr) -> (NvidiaState, Vec<Gpu>) {
+    if let Some(message) = not_a_library(lib) {
+        return (NvidiaState::LibraryMissing { message }, Vec::new());
+    }
     let nvml = match Nvml::builder().lib_path(lib).init() {
         Ok(nvml) => nvml,
         Err(err) => return (init_failure(lib, &err), Vec::new()),
@@ -29,6 +33,23 @@ pub fn read(lib: &OsStr) -> (NvidiaState, Vec<Gpu>) {
     let gpus = (0..count).map(|index| read_gpu(&nvml, index)).collect();
     let driver_version = nvml.sys_driver_version().ok();
     (NvidiaState::Ok { driver_version }, gpus)
+}
+
+/// A path that names a FIFO or device is refused before the loader opens
+/// it: opening a FIFO blocks until someone writes to it.
+fn not_a_library(lib: &OsStr) -> Option<String> {
+    let path = Path::new(lib);
+    if !lib.as_encoded_bytes().contains(&b'/') {
+        return None; // a bare name: the loader searches its own directories
+    }
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    (!kind.is_file()).then(|| {
+        format!(
+            "cannot load the NVIDIA library {}: not a regular file; give the path of \
+             libnvidia-ml.so.1 (or pass --no-nvidia)",
+            path.display()
+        )
+    })
 }
 
 fn init_failure(lib: &OsStr, err: &NvmlError) -> NvidiaState {

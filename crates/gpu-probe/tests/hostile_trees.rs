@@ -136,3 +136,15 @@ fn hostile_process_names_cannot_forge_output_lines() {
     let (ok, said) = common::promtool(&prom.stdout);
     assert!(ok, "{said}\n{prom}");
 }
+
+#[test]
+fn a_fifo_or_directory_as_nvml_library_is_refused_without_hanging() {
+    let rig = common::two_gpus();
+    let fifo = rig.path("libnvidia-ml.so.1");
+    mkfifo(&fifo);
+    for lib in [fifo, rig.path("proc")] {
+        let cmd = rig.cmd_with_lib(&lib).arg("--no-amd");
+        let run = run_within(cmd, "gpu-probe loading a FIFO", PATIENCE).expect_code(3);
+        assert!(run.stdout.contains("not a regular file"), "{run}");
+    }
+}
