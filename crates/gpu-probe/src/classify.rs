@@ -25,7 +25,7 @@ pub struct Limits {
 pub fn checks(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Vec<Check> {
     let mut out = Vec::new();
     match &snapshot.nvidia {
-        NvidiaState::VersionMismatch { message } => {
+        NvidiaState::VersionMismatch { message } | NvidiaState::Hung { message } => {
             out.push(Check::new("nvidia", Status::Critical, message.clone()));
         }
         NvidiaState::Failed { message } => {
@@ -60,7 +60,9 @@ fn count_check(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Check {
             // The nvidia check already says why there is no GPU, with its verdict.
             let status = if matches!(
                 snapshot.nvidia,
-                NvidiaState::VersionMismatch { .. } | NvidiaState::Failed { .. }
+                NvidiaState::VersionMismatch { .. }
+                    | NvidiaState::Failed { .. }
+                    | NvidiaState::Hung { .. }
             ) {
                 Status::Ok
             } else {
@@ -107,7 +109,8 @@ fn absence_reason(snapshot: &Snapshot, where_amd: &str) -> String {
         NvidiaState::LibraryMissing { message }
         | NvidiaState::DriverNotLoaded { message }
         | NvidiaState::VersionMismatch { message }
-        | NvidiaState::Failed { message } => message.clone(),
+        | NvidiaState::Failed { message }
+        | NvidiaState::Hung { message } => message.clone(),
     };
     let amd = if snapshot.amd_cards > 0 {
         format!("{} AMD GPU(s) did not match --gpu", snapshot.amd_cards)

@@ -21,8 +21,9 @@ loaded model looks exactly like a frozen one.
 Exit codes:
   0  OK: every GPU read, no limit crossed
   1  WARNING: --temp-warn or --free-warn crossed
-  2  CRITICAL: NVIDIA driver/library version mismatch, a GPU lost (fallen
-     off the bus), fewer GPUs than --expect, --temp-crit or --free-crit
+  2  CRITICAL: NVIDIA driver/library version mismatch, NVML hung past
+     --timeout, a GPU lost (fallen off the bus), fewer GPUs than --expect,
+     --temp-crit or --free-crit
   3  UNKNOWN: no GPU found and none expected, NVML failed, bad arguments
 
 Example:
@@ -81,6 +82,10 @@ pub struct Cli {
     /// NVML library to load, a name or a path
     #[arg(long, value_name = "PATH", default_value = crate::snapshot::DEFAULT_NVML_LIB, env = "GPU_PROBE_NVML_LIB")]
     pub nvml_lib: OsString,
+
+    /// Give NVML up as hung (CRITICAL) after this long (e.g. 10s, 1m)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = selfheal_core::duration::parse, env = "GPU_PROBE_TIMEOUT")]
+    pub timeout: std::time::Duration,
 
     /// Do not read NVIDIA GPUs
     #[arg(long, env = "GPU_PROBE_NO_NVIDIA")]

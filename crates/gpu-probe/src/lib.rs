@@ -30,7 +30,7 @@
 //!   `[{pid, memory_bytes, kind, name, cmdline}]`. A field the card does not
 //!   report is absent, never zero.
 //! - `nvidia`: `{status: skipped|ok|library_missing|driver_not_loaded|
-//!   version_mismatch|failed, driver_version | message}`.
+//!   version_mismatch|failed|hung, driver_version | message}`.
 //! - `amd_cards`: AMD GPUs found before `--gpu` filtering.
 //! - `process_filter`: the `--process` expression, or null.
 
@@ -77,6 +77,7 @@ pub fn probe(cli: &Cli) -> anyhow::Result<Report> {
         proc_root: cli.proc_root.clone(),
         gpus: cli.gpus.clone(),
         process: cli.process.clone(),
+        nvml_timeout: cli.timeout,
     };
     let mut snapshot = snapshot(&options);
     if tracks_idle(cli, &snapshot.gpus) {

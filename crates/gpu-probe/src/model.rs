@@ -155,6 +155,8 @@ pub enum NvidiaState {
     VersionMismatch { message: String },
     /// Anything else that stopped NVML (no permission, unknown error).
     Failed { message: String },
+    /// An NVML call did not return in time: a wedged driver or GPU.
+    Hung { message: String },
 }
 
 /// Everything one run saw.

@@ -12,9 +12,37 @@ use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
 use std::ffi::OsStr;
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 /// What the operator should do when library and kernel module disagree.
 pub const MISMATCH_FIX: &str = "reboot or reload the nvidia kernel module";
+
+/// [`read`] on a thread of its own, given up after `limit`: an NVML call
+/// into a wedged driver never returns, and the run must still end. The
+/// abandoned thread ends with the process.
+#[must_use]
+pub fn read_within(lib: &OsStr, limit: Duration) -> (NvidiaState, Vec<Gpu>) {
+    let (tx, rx) = mpsc::channel();
+    let owned = lib.to_owned();
+    let reader = thread::Builder::new()
+        .name("nvml".into())
+        .spawn(move || tx.send(read(&owned)));
+    if reader.is_err() {
+        return read(lib);
+    }
+    rx.recv_timeout(limit).unwrap_or_else(|_| {
+        let message = format!(
+            "NVML ({}) did not answer within {}: the NVIDIA driver or a GPU is hung \
+             (nvidia-smi hangs the same way); look for Xid errors in the kernel log; \
+             it needs a GPU reset or a reboot",
+            lib.to_string_lossy(),
+            selfheal_core::duration::human(limit)
+        );
+        (NvidiaState::Hung { message }, Vec::new())
+    })
+}
 
 /// Loads NVML from `lib` and reads every GPU it lists.
 #[must_use]

@@ -7,11 +7,16 @@ use crate::{amd, fdinfo, nvidia, procinfo};
 use regex::Regex;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The NVML library loaded when none is named: the runtime name the driver
 /// package installs (the unversioned `.so` comes only with development
 /// packages).
 pub const DEFAULT_NVML_LIB: &str = "libnvidia-ml.so.1";
+
+/// NVML answers in milliseconds (seconds without persistence mode on many
+/// GPUs); ten seconds of silence is a wedged driver.
+pub const DEFAULT_NVML_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What to read and what to keep.
 #[derive(Debug, Clone)]
@@ -26,6 +31,8 @@ pub struct SnapshotOptions {
     pub gpus: Vec<String>,
     /// Keep only processes whose name or command line matches.
     pub process: Option<Regex>,
+    /// How long NVML may take before it counts as hung.
+    pub nvml_timeout: Duration,
 }
 
 impl Default for SnapshotOptions {
@@ -36,6 +43,7 @@ impl Default for SnapshotOptions {
             proc_root: PathBuf::from("/proc"),
             gpus: Vec::new(),
             process: None,
+            nvml_timeout: DEFAULT_NVML_TIMEOUT,
         }
     }
 }
@@ -45,7 +53,7 @@ impl Default for SnapshotOptions {
 #[must_use]
 pub fn snapshot(options: &SnapshotOptions) -> Snapshot {
     let (nvidia, mut gpus) = match &options.nvml_lib {
-        Some(lib) => nvidia::read(lib),
+        Some(lib) => nvidia::read_within(lib, options.nvml_timeout),
         None => (NvidiaState::Skipped, Vec::new()),
     };
     let mut amd_gpus = options

@@ -148,3 +148,15 @@ fn a_fifo_or_directory_as_nvml_library_is_refused_without_hanging() {
         assert!(run.stdout.contains("not a regular file"), "{run}");
     }
 }
+
+#[test]
+fn an_nvml_call_that_never_returns_is_given_up_as_hung() {
+    let rig = Rig::new("gpus 1\ngpu 0 uuid GPU-1\ngpu 0 hang util\n");
+    let cmd = rig.cmd().args(["--timeout", "1s", "--format", "json"]);
+    let run = run_within(cmd, "gpu-probe over a hung NVML", PATIENCE).expect_code(2);
+    let out = json(&run);
+    assert_eq!(out["details"]["nvidia"]["status"], "hung", "{run}");
+    let summary = out["summary"].as_str().unwrap();
+    assert!(summary.contains("did not answer within 1s"), "{run}");
+    assert!(summary.contains("Xid"), "{run}");
+}
