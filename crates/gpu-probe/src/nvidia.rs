@@ -10,6 +10,7 @@ use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
 use std::sync::mpsc;
@@ -184,7 +185,8 @@ fn keep<T>(result: Result<T, NvmlError>, gpu: &mut Gpu, what: &str) -> Option<T>
 /// One entry per pid: a process with both a compute and a graphics
 /// context is listed by both calls with the same allocation.
 fn merge_processes(compute: Vec<ProcessInfo>, graphics: Vec<ProcessInfo>) -> Vec<GpuProcess> {
-    let mut out: Vec<GpuProcess> = Vec::with_capacity(compute.len() + graphics.len());
+    // By pid in a map: thousands of processes must not cost a scan each.
+    let mut out: BTreeMap<u32, GpuProcess> = BTreeMap::new();
     let tagged = compute
         .into_iter()
         .map(|p| (p, "compute"))
@@ -194,20 +196,16 @@ fn merge_processes(compute: Vec<ProcessInfo>, graphics: Vec<ProcessInfo>) -> Vec
             UsedGpuMemory::Used(bytes) => Some(bytes),
             UsedGpuMemory::Unavailable => None,
         };
-        if let Some(seen) = out.iter_mut().find(|p| p.pid == info.pid) {
-            if seen.kind != kind {
-                seen.kind = "compute+graphics";
-            }
-            seen.memory_bytes = seen.memory_bytes.max(memory);
-            continue;
-        }
-        out.push(GpuProcess {
+        let seen = out.entry(info.pid).or_insert_with(|| GpuProcess {
             pid: info.pid,
             memory_bytes: memory,
             kind,
             ..GpuProcess::default()
         });
+        if seen.kind != kind {
+            seen.kind = "compute+graphics";
+        }
+        seen.memory_bytes = seen.memory_bytes.max(memory);
     }
-    out.sort_by_key(|p| p.pid);
-    out
+    out.into_values().collect()
 }
