@@ -5,6 +5,7 @@
 //! `temp1_input` (millidegrees), `power1_average` or `power1_input` and
 //! `power1_cap` (microwatts).
 
+use crate::files::{SYSFS_LIMIT, read_text};
 use crate::model::{Gpu, Vendor};
 use std::fs;
 use std::path::Path;
@@ -51,8 +52,9 @@ fn number(text: Option<&String>) -> Option<u64> {
     text?.trim().parse().ok()
 }
 
+/// Trimmed text; NUL padding (an unprogrammed EEPROM field) counts as blank.
 fn text(value: Option<&String>) -> Option<String> {
-    let value = value?.trim();
+    let value = value?.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     (!value.is_empty()).then(|| value.to_owned())
 }
 
@@ -110,12 +112,12 @@ pub fn read_cards(sysfs_root: &Path) -> Vec<Gpu> {
 }
 
 fn read_files(device: &Path) -> CardFiles {
-    let read = |name: &str| fs::read_to_string(device.join(name)).ok();
+    let read = |name: &str| read_text(&device.join(name), SYSFS_LIMIT);
     let hwmon = first_hwmon(device);
     let read_hwmon = |name: &str| {
         hwmon
             .as_deref()
-            .and_then(|dir| fs::read_to_string(dir.join(name)).ok())
+            .and_then(|dir| read_text(&dir.join(name), SYSFS_LIMIT))
     };
     CardFiles {
         vendor: read("vendor"),

@@ -5,7 +5,7 @@
 //! failed in a way that says nothing about the GPUs. Idle while holding
 //! memory is never a fault by itself: an idle loaded model looks the same.
 
-use crate::model::{Gpu, NvidiaState, Snapshot};
+use crate::model::{Gpu, NvidiaState, Snapshot, Unmatched};
 use crate::text;
 use crate::threshold::FreeThreshold;
 use selfheal_core::{Check, Status};
@@ -25,13 +25,16 @@ pub struct Limits {
 pub fn checks(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Vec<Check> {
     let mut out = Vec::new();
     match &snapshot.nvidia {
-        NvidiaState::VersionMismatch { message } => {
+        NvidiaState::VersionMismatch { message } | NvidiaState::Hung { message } => {
             out.push(Check::new("nvidia", Status::Critical, message.clone()));
         }
         NvidiaState::Failed { message } => {
             out.push(Check::new("nvidia", Status::Unknown, message.clone()));
         }
         _ => {}
+    }
+    if let Some(unmatched) = &snapshot.unmatched_gpus {
+        out.push(unmatched_check(unmatched));
     }
     out.push(count_check(snapshot, limits, where_amd));
     for gpu in &snapshot.gpus {
@@ -57,7 +60,9 @@ fn count_check(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Check {
             // The nvidia check already says why there is no GPU, with its verdict.
             let status = if matches!(
                 snapshot.nvidia,
-                NvidiaState::VersionMismatch { .. } | NvidiaState::Failed { .. }
+                NvidiaState::VersionMismatch { .. }
+                    | NvidiaState::Failed { .. }
+                    | NvidiaState::Hung { .. }
             ) {
                 Status::Ok
             } else {
@@ -69,6 +74,34 @@ fn count_check(snapshot: &Snapshot, limits: &Limits, where_amd: &str) -> Check {
     }
 }
 
+/// A `--gpu` that names no GPU cannot be judged: UNKNOWN, listing the GPUs
+/// there are (`--expect` still makes a GPU gone from the bus CRITICAL).
+/// CRITICAL when a lost GPU hides its UUID: it may be the one asked for.
+fn unmatched_check(unmatched: &Unmatched) -> Check {
+    let asked = unmatched.missing.join(",");
+    if !unmatched.lost_unnamed.is_empty() {
+        return Check::new(
+            "gpu_filter",
+            Status::Critical,
+            format!(
+                "--gpu {asked} matches no GPU, and {} is lost with its UUID unreadable: \
+                 it may be the GPU asked for; look for Xid 79 in the kernel log",
+                unmatched.lost_unnamed.join(", ")
+            ),
+        );
+    }
+    let present = if unmatched.present.is_empty() {
+        "no GPU was read at all".to_owned()
+    } else {
+        format!("GPUs here: {}", unmatched.present.join("; "))
+    };
+    Check::new(
+        "gpu_filter",
+        Status::Unknown,
+        format!("--gpu {asked} matches no GPU ({present}); give an index or UUID from this list"),
+    )
+}
+
 fn absence_reason(snapshot: &Snapshot, where_amd: &str) -> String {
     let nvidia = match &snapshot.nvidia {
         NvidiaState::Skipped => "NVIDIA not read".to_owned(),
@@ -76,7 +109,8 @@ fn absence_reason(snapshot: &Snapshot, where_amd: &str) -> String {
         NvidiaState::LibraryMissing { message }
         | NvidiaState::DriverNotLoaded { message }
         | NvidiaState::VersionMismatch { message }
-        | NvidiaState::Failed { message } => message.clone(),
+        | NvidiaState::Failed { message }
+        | NvidiaState::Hung { message } => message.clone(),
     };
     let amd = if snapshot.amd_cards > 0 {
         format!("{} AMD GPU(s) did not match --gpu", snapshot.amd_cards)
@@ -144,6 +178,7 @@ mod tests {
             gpus,
             nvidia,
             amd_cards: 0,
+            unmatched_gpus: None,
         }
     }
 

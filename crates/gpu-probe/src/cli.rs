@@ -1,5 +1,6 @@
 //! Flags; every one can also come from the environment (`Environment=`).
 
+use crate::args;
 use crate::threshold::{self, FreeThreshold};
 use clap::Parser;
 use regex::Regex;
@@ -20,8 +21,9 @@ loaded model looks exactly like a frozen one.
 Exit codes:
   0  OK: every GPU read, no limit crossed
   1  WARNING: --temp-warn or --free-warn crossed
-  2  CRITICAL: NVIDIA driver/library version mismatch, a GPU lost (fallen
-     off the bus), fewer GPUs than --expect, --temp-crit or --free-crit
+  2  CRITICAL: NVIDIA driver/library version mismatch, NVML hung past
+     --timeout, a GPU lost (fallen off the bus), fewer GPUs than --expect,
+     --temp-crit or --free-crit
   3  UNKNOWN: no GPU found and none expected, NVML failed, bad arguments
 
 Example:
@@ -48,7 +50,8 @@ pub struct Cli {
         long = "gpu",
         value_name = "INDEX|UUID",
         env = "GPU_PROBE_GPU",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = args::parse_gpu
     )]
     pub gpus: Vec<String>,
 
@@ -57,28 +60,32 @@ pub struct Cli {
     pub process: Option<Regex>,
 
     /// CRITICAL when fewer than N GPUs are found (default: no GPU is UNKNOWN)
-    #[arg(long, value_name = "N", env = "GPU_PROBE_EXPECT")]
+    #[arg(long, value_name = "N", value_parser = args::parse_expect, allow_hyphen_values = true, env = "GPU_PROBE_EXPECT")]
     pub expect: Option<u32>,
 
     /// WARNING at or above this temperature, in degrees Celsius
-    #[arg(long, value_name = "CELSIUS", env = "GPU_PROBE_TEMP_WARN")]
+    #[arg(long, value_name = "CELSIUS", value_parser = args::parse_celsius, allow_hyphen_values = true, env = "GPU_PROBE_TEMP_WARN")]
     pub temp_warn: Option<f64>,
 
     /// CRITICAL at or above this temperature, in degrees Celsius
-    #[arg(long, value_name = "CELSIUS", env = "GPU_PROBE_TEMP_CRIT")]
+    #[arg(long, value_name = "CELSIUS", value_parser = args::parse_celsius, allow_hyphen_values = true, env = "GPU_PROBE_TEMP_CRIT")]
     pub temp_crit: Option<f64>,
 
     /// WARNING when a GPU's free memory is below this (2GiB, 500MB, 10%)
-    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, env = "GPU_PROBE_FREE_WARN")]
+    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, allow_hyphen_values = true, env = "GPU_PROBE_FREE_WARN")]
     pub free_warn: Option<FreeThreshold>,
 
     /// CRITICAL when a GPU's free memory is below this (2GiB, 500MB, 10%)
-    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, env = "GPU_PROBE_FREE_CRIT")]
+    #[arg(long, value_name = "SIZE|PCT", value_parser = threshold::parse_free, allow_hyphen_values = true, env = "GPU_PROBE_FREE_CRIT")]
     pub free_crit: Option<FreeThreshold>,
 
     /// NVML library to load, a name or a path
     #[arg(long, value_name = "PATH", default_value = crate::snapshot::DEFAULT_NVML_LIB, env = "GPU_PROBE_NVML_LIB")]
     pub nvml_lib: OsString,
+
+    /// Give NVML up as hung (CRITICAL) after this long (e.g. 10s, 1m)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = selfheal_core::duration::parse, env = "GPU_PROBE_TIMEOUT")]
+    pub timeout: std::time::Duration,
 
     /// Do not read NVIDIA GPUs
     #[arg(long, env = "GPU_PROBE_NO_NVIDIA")]

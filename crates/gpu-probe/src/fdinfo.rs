@@ -6,6 +6,7 @@
 //! passing): clients are counted once, by `(drm-pdev, drm-client-id)`, for
 //! the lowest pid holding them.
 
+use crate::files::{FDINFO_LIMIT, read_text};
 use crate::model::{Gpu, GpuProcess};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -116,7 +117,7 @@ fn clients(process: &Path) -> Vec<DrmClient> {
     };
     fds.flatten()
         .filter(|fd| fs::read_link(fd.path()).is_ok_and(|t| t.starts_with("/dev/dri/")))
-        .filter_map(|fd| fs::read_to_string(process.join("fdinfo").join(fd.file_name())).ok())
+        .filter_map(|fd| read_text(&process.join("fdinfo").join(fd.file_name()), FDINFO_LIMIT))
         .filter_map(|text| parse_fdinfo(&text))
         .collect()
 }

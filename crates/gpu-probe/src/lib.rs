@@ -30,14 +30,16 @@
 //!   `[{pid, memory_bytes, kind, name, cmdline}]`. A field the card does not
 //!   report is absent, never zero.
 //! - `nvidia`: `{status: skipped|ok|library_missing|driver_not_loaded|
-//!   version_mismatch|failed, driver_version | message}`.
+//!   version_mismatch|failed|hung, driver_version | message}`.
 //! - `amd_cards`: AMD GPUs found before `--gpu` filtering.
 //! - `process_filter`: the `--process` expression, or null.
 
 pub mod amd;
+pub mod args;
 pub mod classify;
 pub mod cli;
 pub mod fdinfo;
+pub mod files;
 pub mod idle;
 pub mod metrics;
 pub mod model;
@@ -54,12 +56,15 @@ pub use snapshot::{DEFAULT_NVML_LIB, SnapshotOptions, snapshot};
 
 use classify::Limits;
 use selfheal_core::clock::Stamp;
-use selfheal_core::{Outcome, Report, Tool};
+use selfheal_core::{Check, Outcome, Report, Status, Tool};
 
 pub const TOOL: Tool = selfheal_core::tool!("GPU");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
+    if let Err(message) = args::check(cli) {
+        return TOOL.usage_error(message);
+    }
     TOOL.run(&cli.output, || probe(cli))
 }
 
@@ -72,11 +77,25 @@ pub fn probe(cli: &Cli) -> anyhow::Result<Report> {
         proc_root: cli.proc_root.clone(),
         gpus: cli.gpus.clone(),
         process: cli.process.clone(),
+        nvml_timeout: cli.timeout,
     };
     let mut snapshot = snapshot(&options);
     if tracks_idle(cli, &snapshot.gpus) {
-        let store = TOOL.state_store(&cli.state)?;
-        idle::track(&store, &mut snapshot.gpus, &Stamp::now(), &mut report)?;
+        let tracked = TOOL
+            .state_store(&cli.state)
+            .map_err(anyhow::Error::from)
+            .and_then(|store| idle::track(&store, &mut snapshot.gpus, &Stamp::now(), &mut report));
+        // Only the idle time is lost: a lost GPU must still be CRITICAL.
+        if let Err(err) = tracked {
+            report.check(Check::new(
+                "state",
+                Status::Unknown,
+                format!(
+                    "idle time not tracked: {err:#}; make the state directory writable \
+                     for this user or pass another --state-dir"
+                ),
+            ));
+        }
     }
     let limits = Limits {
         expect: cli.expect,

@@ -9,12 +9,13 @@ use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 const PREFIX: &str = "selfheal_gpu_probe_";
 
 /// The NVIDIA states `selfheal_gpu_probe_nvidia_state` enumerates.
-const NVIDIA_STATES: [&str; 5] = [
+const NVIDIA_STATES: [&str; 6] = [
     "ok",
     "library_missing",
     "driver_not_loaded",
     "version_mismatch",
     "failed",
+    "hung",
 ];
 
 fn gauge(name: &str, unit: Unit, help: &str) -> MetricFamily {
@@ -104,7 +105,7 @@ pub fn families(snapshot: &Snapshot) -> Vec<MetricFamily> {
         let mut family = gauge(
             "nvidia_state",
             Unit::Count,
-            "1 for the state NVML is in: ok, library_missing, driver_not_loaded, version_mismatch or failed.",
+            "1 for the state NVML is in: ok, library_missing, driver_not_loaded, version_mismatch, failed or hung.",
         );
         for name in NVIDIA_STATES {
             family.push(&[("state", name)], f64::from(u8::from(name == state)));
@@ -134,6 +135,7 @@ fn nvidia_state(state: &NvidiaState) -> Option<&'static str> {
         NvidiaState::DriverNotLoaded { .. } => "driver_not_loaded",
         NvidiaState::VersionMismatch { .. } => "version_mismatch",
         NvidiaState::Failed { .. } => "failed",
+        NvidiaState::Hung { .. } => "hung",
     })
 }
 

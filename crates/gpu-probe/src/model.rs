@@ -155,6 +155,8 @@ pub enum NvidiaState {
     VersionMismatch { message: String },
     /// Anything else that stopped NVML (no permission, unknown error).
     Failed { message: String },
+    /// An NVML call did not return in time: a wedged driver or GPU.
+    Hung { message: String },
 }
 
 /// Everything one run saw.
@@ -164,4 +166,17 @@ pub struct Snapshot {
     pub nvidia: NvidiaState,
     /// AMD GPUs found under sysfs before filtering.
     pub amd_cards: usize,
+    /// `--gpu` entries that matched no GPU; said in a check, not in `details`.
+    #[serde(skip)]
+    pub unmatched_gpus: Option<Unmatched>,
+}
+
+/// `--gpu` entries no GPU answers to, beside the GPUs there are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unmatched {
+    pub missing: Vec<String>,
+    /// Every GPU read, as [`Gpu::describe`] names it.
+    pub present: Vec<String>,
+    /// Lost GPUs whose UUID could not be read: one may be the GPU asked for.
+    pub lost_unnamed: Vec<String>,
 }

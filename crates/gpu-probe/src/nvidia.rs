@@ -10,14 +10,47 @@ use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::{Device, Nvml};
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 /// What the operator should do when library and kernel module disagree.
 pub const MISMATCH_FIX: &str = "reboot or reload the nvidia kernel module";
 
+/// [`read`] on a thread of its own, given up after `limit`: an NVML call
+/// into a wedged driver never returns, and the run must still end. The
+/// abandoned thread ends with the process.
+#[must_use]
+pub fn read_within(lib: &OsStr, limit: Duration) -> (NvidiaState, Vec<Gpu>) {
+    let (tx, rx) = mpsc::channel();
+    let owned = lib.to_owned();
+    let reader = thread::Builder::new()
+        .name("nvml".into())
+        .spawn(move || tx.send(read(&owned)));
+    if reader.is_err() {
+        return read(lib);
+    }
+    rx.recv_timeout(limit).unwrap_or_else(|_| {
+        let message = format!(
+            "NVML ({}) did not answer within {}: the NVIDIA driver or a GPU is hung \
+             (nvidia-smi hangs the same way); look for Xid errors in the kernel log; \
+             it needs a GPU reset or a reboot",
+            lib.to_string_lossy(),
+            selfheal_core::duration::human(limit)
+        );
+        (NvidiaState::Hung { message }, Vec::new())
+    })
+}
+
 /// Loads NVML from `lib` and reads every GPU it lists.
 #[must_use]
 pub fn read(lib: &OsStr) -> (NvidiaState, Vec<Gpu>) {
+    if let Some(message) = not_a_library(lib) {
+        return (NvidiaState::LibraryMissing { message }, Vec::new());
+    }
     let nvml = match Nvml::builder().lib_path(lib).init() {
         Ok(nvml) => nvml,
         Err(err) => return (init_failure(lib, &err), Vec::new()),
@@ -29,6 +62,23 @@ pub fn read(lib: &OsStr) -> (NvidiaState, Vec<Gpu>) {
     let gpus = (0..count).map(|index| read_gpu(&nvml, index)).collect();
     let driver_version = nvml.sys_driver_version().ok();
     (NvidiaState::Ok { driver_version }, gpus)
+}
+
+/// A path that names a FIFO or device is refused before the loader opens
+/// it: opening a FIFO blocks until someone writes to it.
+fn not_a_library(lib: &OsStr) -> Option<String> {
+    let path = Path::new(lib);
+    if !lib.as_encoded_bytes().contains(&b'/') {
+        return None; // a bare name: the loader searches its own directories
+    }
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    (!kind.is_file()).then(|| {
+        format!(
+            "cannot load the NVIDIA library {}: not a regular file; give the path of \
+             libnvidia-ml.so.1 (or pass --no-nvidia)",
+            path.display()
+        )
+    })
 }
 
 fn init_failure(lib: &OsStr, err: &NvmlError) -> NvidiaState {
@@ -135,7 +185,8 @@ fn keep<T>(result: Result<T, NvmlError>, gpu: &mut Gpu, what: &str) -> Option<T>
 /// One entry per pid: a process with both a compute and a graphics
 /// context is listed by both calls with the same allocation.
 fn merge_processes(compute: Vec<ProcessInfo>, graphics: Vec<ProcessInfo>) -> Vec<GpuProcess> {
-    let mut out: Vec<GpuProcess> = Vec::with_capacity(compute.len() + graphics.len());
+    // By pid in a map: thousands of processes must not cost a scan each.
+    let mut out: BTreeMap<u32, GpuProcess> = BTreeMap::new();
     let tagged = compute
         .into_iter()
         .map(|p| (p, "compute"))
@@ -145,20 +196,16 @@ fn merge_processes(compute: Vec<ProcessInfo>, graphics: Vec<ProcessInfo>) -> Vec
             UsedGpuMemory::Used(bytes) => Some(bytes),
             UsedGpuMemory::Unavailable => None,
         };
-        if let Some(seen) = out.iter_mut().find(|p| p.pid == info.pid) {
-            if seen.kind != kind {
-                seen.kind = "compute+graphics";
-            }
-            seen.memory_bytes = seen.memory_bytes.max(memory);
-            continue;
-        }
-        out.push(GpuProcess {
+        let seen = out.entry(info.pid).or_insert_with(|| GpuProcess {
             pid: info.pid,
             memory_bytes: memory,
             kind,
             ..GpuProcess::default()
         });
+        if seen.kind != kind {
+            seen.kind = "compute+graphics";
+        }
+        seen.memory_bytes = seen.memory_bytes.max(memory);
     }
-    out.sort_by_key(|p| p.pid);
-    out
+    out.into_values().collect()
 }

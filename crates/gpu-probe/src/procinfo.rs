@@ -2,10 +2,9 @@
 //! A process that is gone, or lives in another PID namespace (NVML reports
 //! host pids), keeps no name: that is normal, not an error.
 
+use crate::files::read_bytes;
 use crate::model::GpuProcess;
 use regex::Regex;
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 /// Longest command line kept: a JVM's can be megabytes.
@@ -31,23 +30,13 @@ pub fn parse_cmdline(raw: &[u8]) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
-fn read_bounded(path: &Path, limit: u64) -> Option<Vec<u8>> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .ok()?
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    Some(bytes)
-}
-
 /// Fills in the process's name and command line.
 pub fn describe(proc_root: &Path, process: &mut GpuProcess) {
     let dir = proc_root.join(process.pid.to_string());
-    process.name = read_bounded(&dir.join("comm"), 64)
+    process.name = read_bytes(&dir.join("comm"), 64)
         .and_then(|raw| parse_comm(&String::from_utf8_lossy(&raw)));
     process.cmdline =
-        read_bounded(&dir.join("cmdline"), CMDLINE_LIMIT).and_then(|raw| parse_cmdline(&raw));
+        read_bytes(&dir.join("cmdline"), CMDLINE_LIMIT).and_then(|raw| parse_cmdline(&raw));
 }
 
 /// Whether `--process` keeps this process: its name or command line matches.

@@ -2,16 +2,21 @@
 //! ([`snapshot`]) and what it reads. Nothing here judges; the verdict is
 //! `classify`'s.
 
-use crate::model::{NvidiaState, Snapshot};
+use crate::model::{Gpu, NvidiaState, Snapshot, Unmatched};
 use crate::{amd, fdinfo, nvidia, procinfo};
 use regex::Regex;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The NVML library loaded when none is named: the runtime name the driver
 /// package installs (the unversioned `.so` comes only with development
 /// packages).
 pub const DEFAULT_NVML_LIB: &str = "libnvidia-ml.so.1";
+
+/// NVML answers in milliseconds (seconds without persistence mode on many
+/// GPUs); ten seconds of silence is a wedged driver.
+pub const DEFAULT_NVML_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What to read and what to keep.
 #[derive(Debug, Clone)]
@@ -26,6 +31,8 @@ pub struct SnapshotOptions {
     pub gpus: Vec<String>,
     /// Keep only processes whose name or command line matches.
     pub process: Option<Regex>,
+    /// How long NVML may take before it counts as hung.
+    pub nvml_timeout: Duration,
 }
 
 impl Default for SnapshotOptions {
@@ -36,6 +43,7 @@ impl Default for SnapshotOptions {
             proc_root: PathBuf::from("/proc"),
             gpus: Vec::new(),
             process: None,
+            nvml_timeout: DEFAULT_NVML_TIMEOUT,
         }
     }
 }
@@ -45,7 +53,7 @@ impl Default for SnapshotOptions {
 #[must_use]
 pub fn snapshot(options: &SnapshotOptions) -> Snapshot {
     let (nvidia, mut gpus) = match &options.nvml_lib {
-        Some(lib) => nvidia::read(lib),
+        Some(lib) => nvidia::read_within(lib, options.nvml_timeout),
         None => (NvidiaState::Skipped, Vec::new()),
     };
     let mut amd_gpus = options
@@ -58,6 +66,7 @@ pub fn snapshot(options: &SnapshotOptions) -> Snapshot {
         fdinfo::attach_processes(&options.proc_root, &mut amd_gpus);
     }
     gpus.append(&mut amd_gpus);
+    let unmatched_gpus = unmatched(&options.gpus, &gpus);
     gpus.retain(|gpu| gpu.matches(&options.gpus));
     for gpu in &mut gpus {
         gpu.idle_holding = gpu.utilization_gpu_percent == Some(0)
@@ -73,5 +82,25 @@ pub fn snapshot(options: &SnapshotOptions) -> Snapshot {
         gpus,
         nvidia,
         amd_cards,
+        unmatched_gpus,
     }
+}
+
+/// The `--gpu` entries no GPU answers to, and the GPUs there are, for a
+/// message that shows what could have been meant.
+fn unmatched(wanted: &[String], gpus: &[Gpu]) -> Option<Unmatched> {
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|w| !gpus.iter().any(|g| g.matches(std::slice::from_ref(w))))
+        .cloned()
+        .collect();
+    (!missing.is_empty()).then(|| Unmatched {
+        missing,
+        present: gpus.iter().map(Gpu::describe).collect(),
+        lost_unnamed: gpus
+            .iter()
+            .filter(|g| g.lost.is_some() && g.uuid.is_none())
+            .map(Gpu::describe)
+            .collect(),
+    })
 }

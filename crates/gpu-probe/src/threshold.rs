@@ -39,6 +39,9 @@ pub fn parse_free(text: &str) -> Result<FreeThreshold, String> {
         format!("invalid free-memory threshold '{text}': {why} (write e.g. 2GiB, 500MB or 10%)")
     };
     let trimmed = text.trim();
+    if trimmed.starts_with('-') {
+        return Err(bad("free memory cannot be negative"));
+    }
     if let Some(percent) = trimmed.strip_suffix('%') {
         let value: f64 = percent.trim().parse().map_err(|_| bad("not a number"))?;
         if !(0.0..=100.0).contains(&value) {
@@ -117,6 +120,7 @@ mod tests {
         assert!(parse_free("120%").is_err());
         assert!(parse_free("GiB").is_err());
         assert!(parse_free("").is_err());
+        assert!(parse_free("-5GiB").unwrap_err().contains("negative"));
     }
 
     #[test]

@@ -117,3 +117,21 @@ fn corrupt_idle_state_is_set_aside_with_a_warning() {
         .count();
     assert_eq!(aside, 1, "{run}");
 }
+
+#[test]
+fn an_unusable_state_dir_loses_the_idle_time_not_the_verdict() {
+    let rig = common::Rig::new("gpus 2\ngpu 0 lost\ngpu 1 util 0 0\ngpu 1 compute 7 100\n");
+    let not_a_dir = rig.path("scenario");
+    let run = rig
+        .cmd()
+        .arg("--state-dir")
+        .arg(&not_a_dir)
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stdout.starts_with("GPU CRITICAL - GPU 0 is lost"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("idle time not tracked"), "{run}");
+    assert!(run.stdout.contains("pass another --state-dir"), "{run}");
+}

@@ -113,10 +113,13 @@ impl Report {
         }
     }
 
-    /// `LABEL STATUS - summary | perfdata`, then detail lines.
+    /// `LABEL STATUS - summary | perfdata`, then detail lines. Text from
+    /// outside (process names, command lines, user patterns) cannot break
+    /// the lines: see [`one_line`].
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut line = format!("{} {} - {}", self.label, self.status.word(), self.summary);
+        let summary = one_line(&self.summary);
+        let mut line = format!("{} {} - {summary}", self.label, self.status.word());
         let perf = self.perfdata();
         if !perf.is_empty() {
             line.push_str(" | ");
@@ -124,7 +127,7 @@ impl Report {
         }
         line.push('\n');
         for extra in &self.detail_lines {
-            line.push_str(extra);
+            line.push_str(&one_line(extra));
             line.push('\n');
         }
         line
@@ -172,7 +175,9 @@ impl Report {
                     let values: Vec<&str> = sample.labels.iter().map(|(_, v)| v.as_str()).collect();
                     label = format!("{label}[{}]", values.join(","));
                 }
-                let label = label.replace(['=', '\''], "_");
+                let label = label
+                    .replace(['=', '\'', '|'], "_")
+                    .replace(char::is_control, "_");
                 let label = if label.contains(' ') {
                     format!("'{label}'")
                 } else {
@@ -184,6 +189,22 @@ impl Report {
         }
         out
     }
+}
+
+/// Text made safe for one Nagios output line: control characters are
+/// escaped (`\n`, `\u{1b}`), so a process named "x\nGPU OK" cannot forge
+/// a line, and `|`, which starts performance data, becomes `¦`.
+#[must_use]
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push('¦'),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn perf_value(value: f64, unit: Unit) -> (String, &'static str) {
@@ -239,6 +260,23 @@ mod tests {
             "OLLAMA CRITICAL - generate on llama3.2:1b timed out after 10s | \
              latency_seconds[llama3.2:1b]=10.001s;;; vram_used_ratio=U;;;\n"
         );
+    }
+
+    #[test]
+    fn outside_text_cannot_forge_lines_or_perfdata() {
+        let mut report = sample_report();
+        report.summary = "'ollama|llama' holds 7GiB".into();
+        report.detail_lines = vec!["pid 9 evil\nGPU OK - fine\r\u{1b}[2K".into()];
+        let text = report.to_text();
+        assert!(
+            text.starts_with("OLLAMA CRITICAL - 'ollama¦llama' holds 7GiB | latency"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\npid 9 evil\\nGPU OK - fine\\r\\u{1b}[2K\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches('|').count(), 1, "{text}");
     }
 
     #[test]

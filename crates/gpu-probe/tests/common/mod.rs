@@ -4,13 +4,15 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use selfheal_test_support::{Cmd, TempDir, tempdir};
+use selfheal_test_support::{Cmd, Run, TempDir, tempdir};
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gpu-probe");
 
@@ -87,14 +89,59 @@ impl Rig {
 
     /// The binary, loading `lib` as its NVML library.
     pub fn cmd_with_lib(&self, lib: &Path) -> Cmd {
-        Cmd::new(BIN)
-            .env("FAKE_NVML_SCENARIO", self.path("scenario"))
+        self.wrapped(Cmd::new(BIN), lib)
+    }
+
+    /// The binary run through another program (`prlimit ... --`).
+    pub fn cmd_under(&self, wrapper: &[&str]) -> Cmd {
+        self.wrapped(
+            Cmd::new(wrapper[0]).args(&wrapper[1..]).arg(BIN),
+            fake_nvml(),
+        )
+    }
+
+    fn wrapped(&self, cmd: Cmd, lib: &Path) -> Cmd {
+        cmd.env("FAKE_NVML_SCENARIO", self.path("scenario"))
             .arg("--nvml-lib")
             .arg(lib)
             .arg("--sysfs-root")
             .arg(self.path("sys"))
             .arg("--proc-root")
             .arg(self.path("proc"))
+    }
+}
+
+/// Runs `cmd`, failing the test if it is still running after `limit`
+/// (the child is killed then): for runs that must not hang.
+pub fn run_within(cmd: Cmd, what: &str, limit: Duration) -> Run {
+    let mut guard = cmd.spawn();
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(guard.child().stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(guard.child().stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = guard.child().try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still running after {limit:?}, so it hangs"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        line: what.to_owned(),
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 

@@ -21,12 +21,17 @@
  *   gpu 0 unsupported FIELD      NOT_SUPPORTED for name, uuid, util, memory,
  *                                temp, power, limit, pstate or processes
  *   gpu 0 error FIELD CODE       that query returns CODE (999: UNKNOWN)
+ *   gpu 0 hang FIELD             that query never returns (a wedged driver)
  *   gpu 0 lost                   every query of this GPU: GPU_IS_LOST
  *   gpu 0 handle_lost            nvmlDeviceGetHandleByIndex_v2: GPU_IS_LOST
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Not an NVML code: marks a query that never returns. */
+#define HANG (-1)
 
 typedef int nvmlReturn_t;
 enum {
@@ -123,6 +128,7 @@ static void gpu_line(struct gpu *g, const char *key, const char *rest) {
     else if (strcmp(key, "lost") == 0) g->lost = 1;
     else if (strcmp(key, "handle_lost") == 0) g->handle_lost = 1;
     else if (strcmp(key, "unsupported") == 0) set_failure(g, rest, NVML_ERROR_NOT_SUPPORTED);
+    else if (strcmp(key, "hang") == 0) set_failure(g, rest, HANG);
     else if (strcmp(key, "error") == 0) {
         char field[32];
         int code;
@@ -206,6 +212,7 @@ static nvmlReturn_t query(const struct gpu *g, int field) {
     if (!initialised) return NVML_ERROR_UNINITIALIZED;
     if (g < gpus || g >= gpus + gpu_count) return NVML_ERROR_INVALID_ARGUMENT;
     if (g->lost) return NVML_ERROR_GPU_IS_LOST;
+    while (g->fail[field] == HANG) pause();
     return g->fail[field];
 }
 
