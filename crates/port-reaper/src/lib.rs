@@ -2,23 +2,22 @@
 //!
 //! Not implemented yet: every run reports UNKNOWN (exit 3) with
 //! "not implemented yet", so nothing can mistake it for a passing check.
-//! The tool's design is in DESIGN.md; its work is an open issue.
+//! Its work is an open issue.
 
 use clap::Parser;
-use selfheal_core::Outcome;
 use selfheal_core::cli::{OutputArgs, not_implemented, not_implemented_help};
+use selfheal_core::{Outcome, Tool};
 
-pub const TOOL: &str = "port-reaper";
-pub const LABEL: &str = "PORT";
+pub const TOOL: Tool = selfheal_core::tool!("PORT");
 
 #[derive(Debug, Parser)]
 #[command(
-    name = TOOL,
+    name = TOOL.name,
     version,
     about = "Who holds this port? Free it (TERM, grace, KILL), only for processes you allow.",
     long_about = "Finds the processes that hold a TCP port and, for those matching the allow-filters you give, signals them through pidfds (TERM, a grace period, then KILL) so the service can start.\n\n\
 NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = not_implemented_help(TOOL)
+    after_help = not_implemented_help(TOOL.name)
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -27,7 +26,7 @@ pub struct Cli {
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    not_implemented(TOOL, LABEL, env!("CARGO_PKG_VERSION"), &cli.output)
+    not_implemented(&TOOL, &cli.output)
 }
 
 #[cfg(test)]

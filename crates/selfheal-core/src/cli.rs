@@ -3,9 +3,9 @@
 //! CRITICAL and could trigger a restart from a typo in a timer unit), and
 //! the outcome that `main` turns into output and an exit code.
 
+use crate::harness::Tool;
 use crate::report::{Format, Report};
 use crate::status::Status;
-use crate::textfile;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,23 +64,16 @@ impl Outcome {
         }
     }
 
-    /// Renders a report as `--format` asks and writes `--textfile` if given.
-    /// A textfile that cannot be written turns OK into UNKNOWN (metrics would
-    /// silently vanish) but never hides a WARNING or CRITICAL.
+    /// Renders a report as `--format` asks and writes `--textfile`, by the
+    /// harness's rules ([`crate::harness`]).
     #[must_use]
-    pub fn from_report(mut report: Report, output: &OutputArgs) -> Self {
-        let mut stderr = String::new();
-        if let Some(path) = &output.textfile
-            && let Err(err) = textfile::write(path, &report.to_prom(&[]))
-        {
-            stderr = format!("{}: textfile not written: {err}\n", report.tool);
-            report.status = report.status.worst(Status::Unknown);
-        }
-        Outcome {
-            code: report.exit_code(),
-            stdout: report.render(output.format),
-            stderr,
-        }
+    pub fn from_report(report: Report, output: &OutputArgs) -> Self {
+        let tool = Tool {
+            name: report.tool,
+            label: report.label,
+            version: report.version,
+        };
+        tool.finish(report, output)
     }
 
     /// Prints the outcome and returns the exit code. A closed stdout (`| head`)
@@ -121,17 +114,13 @@ pub fn not_implemented_help(tool: &str) -> String {
 /// What a tool that is not built yet does on every run: say so, as UNKNOWN
 /// (exit 3), in the format asked for, so nothing mistakes it for a pass.
 #[must_use]
-pub fn not_implemented(
-    tool: &'static str,
-    label: &'static str,
-    version: &'static str,
-    output: &OutputArgs,
-) -> Outcome {
-    let report = Report::new(tool, label, version);
-    let reason = anyhow::anyhow!(
-        "not implemented yet: {tool} is planned in DESIGN.md and tracked as an open issue"
-    );
-    Outcome::from_report(unknown_report(report, &reason), output)
+pub fn not_implemented(tool: &Tool, output: &OutputArgs) -> Outcome {
+    tool.run(output, || {
+        anyhow::bail!(
+            "not implemented yet: {} is planned and tracked as an open issue",
+            tool.name
+        )
+    })
 }
 
 /// Parses flags; `--help`/`--version` become an exit-0 outcome, every usage
@@ -195,24 +184,5 @@ mod tests {
         assert_eq!(help.code, 0);
         assert!(help.stdout.contains("--textfile"), "{}", help.stdout);
         assert_eq!(parse::<Demo>(["demo", "--version"]).unwrap_err().code, 0);
-    }
-
-    #[test]
-    fn unwritable_textfile_turns_ok_into_unknown_but_keeps_critical() {
-        let output = OutputArgs {
-            format: Format::Text,
-            textfile: Some(PathBuf::from("/nonexistent-selfheal/x.prom")),
-        };
-        let report = Report::new("demo", "DEMO", "0");
-        let outcome = Outcome::from_report(report.clone(), &output);
-        assert_eq!(outcome.code, 3);
-        assert!(
-            outcome.stderr.contains("/nonexistent-selfheal"),
-            "{}",
-            outcome.stderr
-        );
-        let mut critical = report;
-        critical.status = Status::Critical;
-        assert_eq!(Outcome::from_report(critical, &output).code, 2);
     }
 }

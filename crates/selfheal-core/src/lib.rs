@@ -1,5 +1,5 @@
-//! The contract every selfheal tool shares (see `DESIGN.md`): the status and
-//! exit-code model, the report rendered as one Nagios line, JSON or Prometheus
+//! What every selfheal tool shares: the run harness a tool's domain code
+//! stands on, the status and exit-code model, the report rendered as one Nagios line, JSON or Prometheus
 //! text, flag durations, crash-safe file replacement, the locked per-name
 //! state store, and the clock that survives wall-clock jumps.
 //!
@@ -12,6 +12,7 @@ pub mod clock;
 pub mod command;
 pub mod duration;
 pub mod exposition;
+pub mod harness;
 pub mod metrics;
 pub mod report;
 pub mod state;
@@ -19,5 +20,6 @@ pub mod status;
 pub mod textfile;
 
 pub use cli::Outcome;
+pub use harness::Tool;
 pub use report::{Check, Format, Report};
 pub use status::Status;
