@@ -26,12 +26,12 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
-use std::fs::{File, Metadata};
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{parent_dir, sync_dir, with_path};
+use crate::atomic::{open_regular, parent_dir, sync_dir, with_path};
 
 /// Size at which a log rotates unless told otherwise (`10MiB`).
 pub const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024;
@@ -257,92 +257,24 @@ fn scan_lines<T: DeserializeOwned>(
 /// Opens the log for appending (creating it), refusing anything but a
 /// regular file.
 fn open_append(path: &Path) -> io::Result<File> {
-    use rustix::fs::{Mode, OFlags};
-    exists_regular(path)?;
-    // RDWR, not WRONLY: the writer reads the last byte to find a torn line.
-    let flags = OFlags::RDWR
-        | OFlags::APPEND
-        | OFlags::CREATE
-        | OFlags::NOFOLLOW
-        | OFlags::NONBLOCK
-        | OFlags::CLOEXEC;
-    let fd = rustix::fs::open(path, flags, Mode::from_raw_mode(0o644))
-        .map_err(|e| open_error(&e.into(), "cannot open audit log", path))?;
-    let file = File::from(fd);
-    require_regular(&file.metadata()?, path)?;
-    Ok(file)
+    // Read too: the writer reads the last byte to find a torn line.
+    let mut options = OpenOptions::new();
+    options.read(true).append(true).create(true).mode(0o644);
+    open_regular(path, &mut options).map_err(|e| about_log(&e))
 }
 
 /// Opens a log file for reading; `None` when it does not exist.
 fn open_read(path: &Path) -> io::Result<Option<File>> {
-    use rustix::fs::{Mode, OFlags};
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    if !exists_regular(path)? {
-        return Ok(None);
-    }
-    match rustix::fs::open(path, flags, Mode::empty()) {
-        Ok(fd) => {
-            let file = File::from(fd);
-            require_regular(&file.metadata()?, path)?;
-            Ok(Some(file))
-        }
-        Err(rustix::io::Errno::NOENT) => Ok(None),
-        Err(e) => Err(open_error(&e.into(), "cannot open audit log", path)),
+    match open_regular(path, OpenOptions::new().read(true)) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(about_log(&e)),
     }
 }
 
-/// Whether the path exists, refusing what is not a regular file before
-/// opening it (opening a device can have effects of its own); the check
-/// after opening closes the race.
-fn exists_regular(path: &Path) -> io::Result<bool> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) => require_regular(&meta, path).map(|()| true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(with_path(&e, "cannot inspect audit log", path)),
-    }
-}
-
-fn require_regular(meta: &Metadata, path: &Path) -> io::Result<()> {
-    let kind = meta.file_type();
-    let what = if kind.is_file() {
-        return Ok(());
-    } else if kind.is_symlink() {
-        "a symbolic link (not followed: someone may have planted it)"
-    } else if kind.is_dir() {
-        "a directory"
-    } else if kind.is_fifo() {
-        "a named pipe (FIFO)"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    };
-    Err(io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!(
-            "audit log {} is {what}: an audit log must be a regular file; remove it or give another path",
-            path.display()
-        ),
-    ))
-}
-
-/// `ELOOP` from `O_NOFOLLOW` means a symlink appeared at the path.
-fn open_error(e: &io::Error, doing: &str, path: &Path) -> io::Error {
-    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-        return io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "audit log {} is a symbolic link (not followed: someone may have planted it): \
-                 an audit log must be a regular file; remove it or give another path",
-                path.display()
-            ),
-        );
-    }
-    with_path(e, doing, path)
+/// Says the file that was refused is the audit log.
+fn about_log(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("audit log: {e}"))
 }
 
 /// Whether `file` is still the file at `path` (not rotated away).
