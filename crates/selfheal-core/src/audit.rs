@@ -260,7 +260,7 @@ fn open_append(path: &Path) -> io::Result<File> {
     // Read too: the writer reads the last byte to find a torn line.
     let mut options = OpenOptions::new();
     options.read(true).append(true).create(true).mode(0o644);
-    open_regular(path, &mut options).map_err(|e| about_log(&e))
+    open_regular(path, &mut options).map_err(|e| about_log(&e, path))
 }
 
 /// Opens a log file for reading; `None` when it does not exist.
@@ -268,13 +268,19 @@ fn open_read(path: &Path) -> io::Result<Option<File>> {
     match open_regular(path, OpenOptions::new().read(true)) {
         Ok(file) => Ok(Some(file)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(about_log(&e)),
+        Err(e) => Err(about_log(&e, path)),
     }
 }
 
-/// Says the file that was refused is the audit log.
-fn about_log(e: &io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("audit log: {e}"))
+/// Says that the file refused or not opened is the audit log.
+fn about_log(e: &io::Error, path: &Path) -> io::Error {
+    let text = e.to_string();
+    let opening = format!("cannot open {}: ", path.display());
+    let text = match text.strip_prefix(&opening) {
+        Some(why) => format!("cannot open audit log {}: {why}", path.display()),
+        None => format!("audit log {text}"),
+    };
+    io::Error::new(e.kind(), text)
 }
 
 /// Whether `file` is still the file at `path` (not rotated away).
