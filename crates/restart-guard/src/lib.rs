@@ -15,22 +15,19 @@
 
 pub mod audit;
 pub mod cli;
+pub mod cmd;
 pub mod exec;
-pub mod guard;
-pub mod loops;
+pub mod history;
+pub mod invocation;
 pub mod metrics;
 pub mod notify;
 pub mod policy;
 pub mod preflight;
-pub mod query;
 pub mod recover;
 pub mod render;
-pub mod reset;
-pub mod status;
-pub mod store;
 
 pub use cli::Cli;
-pub use render::{LABEL, TOOL};
+pub use render::TOOL;
 
 use selfheal_core::Outcome;
 
@@ -38,11 +35,11 @@ use selfheal_core::Outcome;
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
-        None => guard::run(&cli.guard),
-        Some(cli::Command::Status(args)) => status::run(args),
-        Some(cli::Command::Audit(args)) => query::run(args),
-        Some(cli::Command::Reset(args)) => reset::run(args),
-        Some(cli::Command::Loops(args)) => loops::run(args),
+        None => cmd::guard::run(&cli.guard),
+        Some(cli::Command::Status(args)) => cmd::status::run(args),
+        Some(cli::Command::Audit(args)) => cmd::audit::run(args),
+        Some(cli::Command::Reset(args)) => cmd::reset::run(args),
+        Some(cli::Command::Loops(args)) => cmd::loops::run(args),
     }
 }
 

@@ -1,4 +1,4 @@
-//! What restart-guard keeps per name in the shared state store
+//! A name's restart history, as restart-guard keeps it in its state store
 //! (`<state-dir>/restart-guard/<name>.json`, read-modify-written under
 //! `<name>.lock`). The subdirectory keeps it apart from other tools' state
 //! for the same name.
@@ -8,7 +8,6 @@
 //! `policy` for why.
 
 use crate::audit::Decision;
-use crate::policy::Policy;
 use selfheal_core::clock::Stamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -16,7 +15,7 @@ use std::collections::BTreeMap;
 /// Per-name history and counters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct GuardState {
+pub struct History {
     /// Attempts still inside the window, oldest first (at most `max`).
     pub attempts: Attempts,
     /// The latest attempt, kept even after it leaves the window.
@@ -58,32 +57,6 @@ pub struct PolicySnapshot {
     pub cooldown_seconds: f64,
     pub backoff_max_seconds: Option<f64>,
     pub backoff_reset_seconds: f64,
-}
-
-impl From<&Policy> for PolicySnapshot {
-    fn from(p: &Policy) -> Self {
-        PolicySnapshot {
-            max: p.max,
-            per_seconds: p.per.as_secs_f64(),
-            cooldown_seconds: p.cooldown.as_secs_f64(),
-            backoff_max_seconds: p.backoff_max.map(|d| d.as_secs_f64()),
-            backoff_reset_seconds: p.backoff_reset.as_secs_f64(),
-        }
-    }
-}
-
-impl PolicySnapshot {
-    #[must_use]
-    pub fn policy(&self) -> Policy {
-        let secs = |s: f64| std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
-        Policy {
-            max: self.max.max(1),
-            per: secs(self.per_seconds),
-            cooldown: secs(self.cooldown_seconds),
-            backoff_max: self.backoff_max_seconds.map(secs),
-            backoff_reset: secs(self.backoff_reset_seconds),
-        }
-    }
 }
 
 /// The window's attempts. Stored compactly, as `{"boots": [id, ...],
@@ -148,7 +121,7 @@ impl From<CompactStamps> for Attempts {
     }
 }
 
-impl GuardState {
+impl History {
     /// Counts one decision for the `decisions_total` counter.
     pub fn count(&mut self, decision: Decision) {
         *self.totals.entry(decision.as_str().to_owned()).or_default() += 1;
@@ -171,18 +144,18 @@ mod tests {
             boot_id: boot.into(),
             uptime,
         };
-        let state = GuardState {
+        let state = History {
             attempts: Attempts(vec![
                 stamp(1.0, "a", 10.0),
                 stamp(2.0, "a", 11.0),
                 stamp(3.0, "b", 1.0),
             ]),
-            ..GuardState::default()
+            ..History::default()
         };
         let json = serde_json::to_value(&state).unwrap();
         assert_eq!(json["attempts"]["boots"], serde_json::json!(["a", "b"]));
         assert_eq!(json["attempts"]["at"][2], serde_json::json!([3.0, 1.0, 1]));
-        let back: GuardState = serde_json::from_value(json).unwrap();
+        let back: History = serde_json::from_value(json).unwrap();
         assert_eq!(back, state);
     }
 }
