@@ -59,13 +59,15 @@ fn owed_line(inv: &Invocation, history: &History, pending: &Pending) -> anyhow::
 /// Rebuilds the window from the audit log (every file, oldest first) when
 /// the state file was lost or set aside: every logged attempt for the name
 /// inside the window counts again. Returns the history and the warning
-/// that says so.
-pub fn from_audit(inv: &Invocation, now: &Stamp) -> anyhow::Result<(History, String)> {
+/// that says so, or `None` when the log has no line for the name.
+pub fn from_audit(inv: &Invocation, now: &Stamp) -> anyhow::Result<Option<(History, String)>> {
     let mut history = History::default();
+    let mut seen = false;
     inv.audit.scan(|record: Record, _| {
         if record.name != inv.name {
             return;
         }
+        seen = true;
         let at = record.stamp();
         if record.is_attempt() && now.elapsed_since(&at) < inv.policy.per {
             policy::record_attempt(&mut history, &at, &inv.policy);
@@ -82,5 +84,5 @@ pub fn from_audit(inv: &Invocation, now: &Stamp) -> anyhow::Result<(History, Str
         history.attempts.len(),
         selfheal_core::duration::human(inv.policy.per)
     );
-    Ok((history, warning))
+    Ok(seen.then_some((history, warning)))
 }

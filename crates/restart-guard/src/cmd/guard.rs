@@ -9,6 +9,14 @@
 //! is the saved attempt. If the guard dies in between, the next run finds
 //! the marker and writes the missing line (decision `failed`, outcome
 //! unknown, the dead run's pid), unless the dead run got as far as writing it.
+//!
+//! Syncs per restart: two journal commits where five were (see `begin` and
+//! `finish` for why each one dropped is safe): the attempt before CMD
+//! (`RenameThenSync`), the audit line after it (`fdatasync`). The state
+//! saved after the audit line is not synced: the audit line already holds
+//! everything it adds, and the load path rebuilds from the log whatever a
+//! power loss takes back. A killed process loses nothing either way: what
+//! it wrote is in the page cache, which the next run reads.
 
 use crate::audit::{Decision, Record};
 use crate::cli::GuardArgs;
@@ -20,6 +28,7 @@ use crate::policy::{self, Judgement, Verdict};
 use crate::render::{self, TOOL};
 use crate::{exec, recover};
 use anyhow::Context as _;
+use selfheal_core::atomic::Durability;
 use selfheal_core::clock::Stamp;
 use selfheal_core::state::{Loaded, LockError, LockWait, StateLock, StateStore};
 use selfheal_core::{Outcome, Report};
@@ -64,19 +73,24 @@ fn guard(args: &GuardArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Loads the history; a file the store set aside as corrupt is rebuilt
-/// from the audit log so that the budget is not silently reset.
+/// Loads the history. A file the store set aside as corrupt (an empty
+/// one included: what a power loss can leave of an unsynced save) and a
+/// file that is missing while the log knows the name (its directory lost
+/// with the save) are rebuilt from the audit log, so that the budget is
+/// never silently reset.
 fn load(inv: &Invocation, lock: &StateLock, warnings: &mut Vec<String>) -> anyhow::Result<History> {
-    Ok(match lock.load::<History>()? {
-        Loaded::Found(history) => history,
-        Loaded::Missing => History::default(),
-        Loaded::SetAside { note } => {
-            warnings.push(note);
-            let (history, warning) = recover::from_audit(inv, &Stamp::now())?;
-            warnings.push(warning);
-            history
-        }
-    })
+    let set_aside = match lock.load::<History>()? {
+        Loaded::Found(history) => return Ok(history),
+        Loaded::Missing => None,
+        Loaded::SetAside { note } => Some(note),
+    };
+    let rebuilt = recover::from_audit(inv, &Stamp::now())?;
+    // The set-aside note first: it says why the history was rebuilt.
+    warnings.extend(set_aside);
+    Ok(rebuilt.map_or_else(History::default, |(history, warning)| {
+        warnings.push(warning);
+        history
+    }))
 }
 
 fn restart(
@@ -125,7 +139,13 @@ fn begin(
         pid: std::process::id(),
         reason: inv.args.reason.clone(),
     });
-    lock.save(history)
+    // On disk before CMD starts, at one journal commit instead of two: the
+    // rename goes first and one fsync carries it with the data. A power
+    // loss before that fsync returns happens before CMD ran, and can leave
+    // an empty file on filesystems that do not flush a file replaced by
+    // rename; the next load sets it aside and rebuilds from the log, which
+    // holds every earlier attempt (recover::pending settled the last one).
+    lock.save_with(history, Durability::RenameThenSync)
         .context("cannot record the attempt; CMD not run")?;
     Ok(())
 }
@@ -168,7 +188,8 @@ fn held(
     ))
 }
 
-/// Appends the decision's audit line, then saves the counted outcome.
+/// Appends the decision's audit line (synced), then saves the counted
+/// outcome without a sync.
 fn finish(
     inv: &Invocation,
     lock: &StateLock,
@@ -185,7 +206,12 @@ fn finish(
             outcome: outcome.clone(),
         });
     }
-    lock.save(history)?;
+    // Not synced: everything this save adds is in the synced audit line.
+    // If a power loss takes it back, the state on disk is the one saved
+    // before CMD, still `pending`, and the next run settles that from the
+    // line (recover::pending), or rebuilds from the log if the file came
+    // back empty; after a held decision, only a `_total` counter is lost.
+    lock.save_with(history, Durability::Deferred)?;
     Ok(())
 }
 
