@@ -33,6 +33,9 @@ pub struct History {
     pub policy: Option<PolicySnapshot>,
     /// Decisions ever made for this name, for the `_total` counters.
     pub totals: BTreeMap<String, u64>,
+    /// Attempts ever begun: the number the last one's intent record bears
+    /// (see `intent`), so a load can tell whether this state knows it.
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

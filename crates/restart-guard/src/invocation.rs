@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use selfheal_core::audit::AuditLog;
 use selfheal_core::clock::Stamp;
 use selfheal_core::state::StateStore;
+use std::path::PathBuf;
 
 pub struct Invocation<'a> {
     pub args: &'a GuardArgs,
@@ -39,6 +40,12 @@ impl<'a> Invocation<'a> {
             store,
             audit: args.files.audit_log(),
         })
+    }
+
+    /// `<state-dir>/restart-guard/<name>.intent` (see `intent`).
+    pub fn intent_path(&self) -> anyhow::Result<PathBuf> {
+        let store = self.store.as_ref().context("no state directory")?;
+        Ok(crate::intent::path(store, self.name))
     }
 
     /// The audit record of `decision` made at `now`, with the window as

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod cmd;
 pub mod exec;
 pub mod history;
+pub mod intent;
 pub mod invocation;
 pub mod metrics;
 pub mod notify;

@@ -1,13 +1,70 @@
-//! Picking up after a guard that died: an attempt saved as pending but never
-//! given its audit line, and a state file so damaged that the store set it
-//! aside. Both rebuild from what is durable, erring toward "a restart
+//! Picking up after a guard that died or a power loss: an attempt saved as
+//! pending but never given its audit line, a state file older than the
+//! last intent record (its unsynced saves lost), and a state file lost or
+//! so damaged that the store set it aside. All rebuild from what is
+//! durable (the intent record and the audit log), erring toward "a restart
 //! happened", because the budget must never be exceeded.
 
 use crate::audit::{Decision, Record};
 use crate::history::{History, LastOutcome, Pending};
+use crate::intent::Intent;
 use crate::invocation::Invocation;
 use crate::policy;
 use selfheal_core::clock::Stamp;
+use selfheal_core::state::Loaded;
+
+/// The history to decide from: the loaded state, caught up with the last
+/// intent record, or rebuilt from the audit log when it cannot be.
+/// Warnings say what was rebuilt and why.
+pub fn history(
+    inv: &Invocation,
+    loaded: Loaded<History>,
+    intent: Option<Intent>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<History> {
+    let why = match loaded {
+        Loaded::Found(mut history) => {
+            let begun = intent.as_ref().map_or(0, |i| i.seq);
+            if begun <= history.seq {
+                return Ok(history);
+            }
+            if begun == history.seq + 1
+                && let Some(intent) = intent
+            {
+                // The save made just before CMD was lost: the record has it.
+                intent.apply(&mut history, &inv.policy);
+                return Ok(history);
+            }
+            Some(format!(
+                "the state of {} knows {} attempt(s) but {begun} began (saves lost in a crash?)",
+                inv.name, history.seq
+            ))
+        }
+        Loaded::Missing => None,
+        Loaded::SetAside { note } => Some(note),
+    };
+    let rebuilt = from_audit(inv, &Stamp::now())?;
+    // Why first: it explains the rebuild.
+    warnings.extend(why);
+    let mut history = rebuilt.map_or_else(History::default, |(history, warning)| {
+        warnings.push(warning);
+        history
+    });
+    if let Some(intent) = intent {
+        let started = &intent.pending.started;
+        let logged = history
+            .attempts
+            .iter()
+            .any(|a| (a.unix - started.unix).abs() < 1e-3);
+        if logged || Stamp::now().elapsed_since(started) >= inv.policy.per {
+            history.seq = intent.seq;
+        } else {
+            // Begun, never logged: pending, settled like any other.
+            intent.apply(&mut history, &inv.policy);
+        }
+    }
+    Ok(history)
+}
 
 /// Settles an attempt a dead guard left pending: if it got as far as its
 /// audit line, that line's outcome is counted; otherwise the line it owed

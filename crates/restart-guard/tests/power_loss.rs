@@ -1,9 +1,11 @@
-//! What a power loss can leave of the saves restart-guard does not sync,
-//! made by hand: the state as saved before CMD (the later save lost), an
-//! empty state file (a rename that reached the disk before its data), and
-//! no state at all (its directory lost). Each must come back from the
-//! synced audit log, never as a fresh budget. (A SIGKILL loses nothing
-//! unsynced: the page cache survives it; tests/crash.rs covers that.)
+//! What a power loss can leave of the state saves restart-guard does not
+//! sync, made by hand: the state as saved before CMD (the later save
+//! lost), the state from before the restart (both lost), one older still,
+//! an empty state file (a rename that reached the disk before its data),
+//! and no state at all (its directory lost). Each must come back from the
+//! synced records (the intent record, the audit log), never as a fresh
+//! budget. (A SIGKILL loses nothing unsynced: the page cache survives it;
+//! tests/crash.rs covers that.)
 
 mod common;
 
@@ -47,6 +49,46 @@ fn a_lost_save_after_the_audit_line_is_settled_from_that_line() {
     let saved = state(dir.path(), "svc");
     assert!(saved["pending"].is_null());
     assert_eq!(saved["totals"]["restarted"], 2);
+}
+
+#[test]
+fn both_saves_of_a_restart_lost_are_caught_up_from_the_intent_record() {
+    let dir = tempdir().unwrap();
+    let copy = dir.path().join("copy.json");
+    restart(dir.path(), &copy).expect_code(0);
+    let before = std::fs::read(state_path(dir.path(), "svc")).unwrap();
+    restart(dir.path(), &copy).expect_code(0);
+    // Neither save of the second restart reached the disk.
+    std::fs::write(state_path(dir.path(), "svc"), &before).unwrap();
+    restart(dir.path(), &copy)
+        .expect_code(2)
+        .stdout_has("budget of svc exhausted");
+    assert_eq!(lines(&dir.path().join("count")), 2);
+    assert_eq!(
+        decisions(dir.path()),
+        ["restarted", "restarted", "held-budget"]
+    );
+    assert_eq!(state(dir.path(), "svc")["seq"], 2);
+}
+
+#[test]
+fn a_state_further_behind_is_rebuilt_from_the_log() {
+    let dir = tempdir().unwrap();
+    let run = |max: &str| {
+        guard(dir.path())
+            .args(["--name", "svc", "--max", max, "--cooldown", "0s", "--"])
+            .args(common::counter(&dir.path().join("count")))
+            .run()
+    };
+    run("3").expect_code(0);
+    let behind = std::fs::read(state_path(dir.path(), "svc")).unwrap();
+    run("3").expect_code(0);
+    run("3").expect_code(0);
+    std::fs::write(state_path(dir.path(), "svc"), &behind).unwrap();
+    run("3")
+        .expect_code(2)
+        .stderr_has("the state of svc knows 1 attempt(s) but 3 began")
+        .stderr_has("rebuilt the restart window of svc from the audit log: 3 attempt(s)");
 }
 
 #[test]

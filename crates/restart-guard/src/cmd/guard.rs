@@ -10,17 +10,19 @@
 //! the marker and writes the missing line (decision `failed`, outcome
 //! unknown, the dead run's pid), unless the dead run got as far as writing it.
 //!
-//! Syncs per restart: two journal commits where five were (see `begin` and
-//! `finish` for why each one dropped is safe): the attempt before CMD
-//! (`RenameThenSync`), the audit line after it (`fdatasync`). The state
-//! saved after the audit line is not synced: the audit line already holds
-//! everything it adds, and the load path rebuilds from the log whatever a
-//! power loss takes back. A killed process loses nothing either way: what
-//! it wrote is in the page cache, which the next run reads.
+//! Syncs per restart: two where there were five (three of them journal
+//! commits, on ext4 and xfs alike). Before CMD, the intent record
+//! (`intent`: one block overwritten in place, `fdatasync`, no journal
+//! commit); after CMD, the audit line (`fdatasync`). The state file is
+//! saved without a sync both times: everything it holds is in those two
+//! records and older synced state, and the load path (`recover::history`)
+//! catches up from them after a power loss. A killed process loses nothing
+//! either way: what it wrote is in the page cache, which the next run reads.
 
 use crate::audit::{Decision, Record};
 use crate::cli::GuardArgs;
 use crate::history::{History, LastOutcome, Pending, PolicySnapshot};
+use crate::intent::{self, Intent};
 use crate::invocation::Invocation;
 use crate::metrics::View;
 use crate::notify::{self, Standing};
@@ -30,7 +32,7 @@ use crate::{exec, recover};
 use anyhow::Context as _;
 use selfheal_core::atomic::Durability;
 use selfheal_core::clock::Stamp;
-use selfheal_core::state::{Loaded, LockError, LockWait, StateLock, StateStore};
+use selfheal_core::state::{LockError, LockWait, StateLock, StateStore};
 use selfheal_core::{Outcome, Report};
 
 #[must_use]
@@ -73,24 +75,13 @@ fn guard(args: &GuardArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Loads the history. A file the store set aside as corrupt (an empty
-/// one included: what a power loss can leave of an unsynced save) and a
-/// file that is missing while the log knows the name (its directory lost
-/// with the save) are rebuilt from the audit log, so that the budget is
-/// never silently reset.
+/// Loads the history, caught up with the intent record or rebuilt from
+/// the audit log (`recover::history`), so that the budget is never
+/// silently reset.
 fn load(inv: &Invocation, lock: &StateLock, warnings: &mut Vec<String>) -> anyhow::Result<History> {
-    let set_aside = match lock.load::<History>()? {
-        Loaded::Found(history) => return Ok(history),
-        Loaded::Missing => None,
-        Loaded::SetAside { note } => Some(note),
-    };
-    let rebuilt = recover::from_audit(inv, &Stamp::now())?;
-    // The set-aside note first: it says why the history was rebuilt.
-    warnings.extend(set_aside);
-    Ok(rebuilt.map_or_else(History::default, |(history, warning)| {
-        warnings.push(warning);
-        history
-    }))
+    let loaded = lock.load::<History>()?;
+    let intent = intent::read(&inv.intent_path()?)?;
+    recover::history(inv, loaded, intent, warnings)
 }
 
 fn restart(
@@ -122,7 +113,7 @@ fn restart(
     ))
 }
 
-/// Saves the attempt, durably, before CMD may start; first makes sure
+/// Records the attempt, durably, before CMD may start; first makes sure
 /// the audit log can be written, so CMD never runs without a record.
 fn begin(
     inv: &Invocation,
@@ -131,21 +122,23 @@ fn begin(
     now: &Stamp,
 ) -> anyhow::Result<()> {
     inv.audit.check_writable()?;
-    policy::record_attempt(history, now, &inv.policy);
-    // A restart ends an exhaustion: the next one escalates afresh.
-    history.escalated_at = None;
-    history.pending = Some(Pending {
-        started: now.clone(),
-        pid: std::process::id(),
-        reason: inv.args.reason.clone(),
-    });
-    // On disk before CMD starts, at one journal commit instead of two: the
-    // rename goes first and one fsync carries it with the data. A power
-    // loss before that fsync returns happens before CMD ran, and can leave
-    // an empty file on filesystems that do not flush a file replaced by
-    // rename; the next load sets it aside and rebuilds from the log, which
-    // holds every earlier attempt (recover::pending settled the last one).
-    lock.save_with(history, Durability::RenameThenSync)
+    let intent = Intent {
+        seq: history.seq + 1,
+        pending: Pending {
+            started: now.clone(),
+            pid: std::process::id(),
+            reason: inv.args.reason.clone(),
+        },
+    };
+    // The durable record: one block overwritten and flushed, no journal
+    // commit (see `intent`).
+    intent::write(&inv.intent_path()?, &intent)
+        .context("cannot record the attempt; CMD not run")?;
+    intent.apply(history, &inv.policy);
+    // Not synced: if a power loss takes this save back, the next load
+    // finds the state one attempt behind the intent record and applies it
+    // (recover::history), then settles it from the audit log.
+    lock.save_with(history, Durability::Deferred)
         .context("cannot record the attempt; CMD not run")?;
     Ok(())
 }
@@ -207,10 +200,10 @@ fn finish(
         });
     }
     // Not synced: everything this save adds is in the synced audit line.
-    // If a power loss takes it back, the state on disk is the one saved
-    // before CMD, still `pending`, and the next run settles that from the
-    // line (recover::pending), or rebuilds from the log if the file came
-    // back empty; after a held decision, only a `_total` counter is lost.
+    // If a power loss takes it back, the state on disk is an older one
+    // that the intent record and the log bring up to date
+    // (recover::history, recover::pending), or an empty file, rebuilt from
+    // the log; after a held decision, only a `_total` counter is lost.
     lock.save_with(history, Durability::Deferred)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 use crate::audit::{Decision, Record};
 use crate::cli::ResetArgs;
 use crate::history::History;
+use crate::intent;
 use crate::policy::{self, Policy};
 use crate::render;
 use crate::render::TOOL;
@@ -47,6 +48,10 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     };
     let old: History = lock.load()?.or_default_warning(&mut report);
     let mut state = cleared(&old);
+    // Attempts begun stay counted, even when the state file was corrupt:
+    // else the last intent record would look like a lost attempt.
+    let begun = intent::read(&intent::path(&store, &args.name))?;
+    state.seq = state.seq.max(begun.map_or(0, |i| i.seq));
     let record = record(args, &Stamp::now(), &old, &state);
     args.files.audit_log().append(&record)?;
     state.count(Decision::Reset);
@@ -68,6 +73,7 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
 fn cleared(old: &History) -> History {
     History {
         pending: old.pending.clone(),
+        seq: old.seq,
         totals: old.totals.clone(),
         policy: old.policy.clone(),
         last_outcome: old.last_outcome.clone(),
