@@ -87,18 +87,11 @@ pub enum Durability {
     /// fsync the temp file, rename, fsync the directory: on disk on return,
     /// and after a crash at any instant the old content or the new.
     Atomic,
-    /// Rename first, then fsync the file and the directory: on disk on
-    /// return as with `Atomic`, at about one journal commit instead of two
-    /// (on ext4 and xfs the file's fsync commits the rename with it, and
-    /// the directory's finds nothing left to do). The price: a crash
-    /// between the rename and the fsync may leave an empty or partial file
-    /// where a filesystem does not flush a file replaced by rename (ext4
-    /// does). Only for callers that detect such a file and rebuild it.
-    RenameThenSync,
     /// Rename, no sync: other processes see the new content at once; it
     /// reaches the disk when the kernel writes it back. A crash may keep
-    /// the old content (or, as above, leave an empty file). Only for a
-    /// state whose loss a caller can recover from something durable.
+    /// the old content, or leave an empty or partial file where a
+    /// filesystem does not flush a file replaced by rename (ext4 does).
+    /// Only for a state a caller can rebuild from something durable.
     Deferred,
 }
 
@@ -156,21 +149,15 @@ fn replace(
         .set_permissions(Permissions::from_mode(mode))
         .map_err(|e| with_path(&e, "cannot set permissions on", temp.path()))?;
     fill(temp.as_file_mut()).map_err(|e| with_path(&e, "cannot write", temp.path()))?;
-    let fsync = |file: &File, what: &Path| {
-        file.sync_all()
-            .map_err(|e| with_path(&e, "cannot fsync", what))
-    };
-    if durability == Durability::Atomic {
-        fsync(temp.as_file(), temp.path())?;
+    let synced = durability == Durability::Atomic;
+    if synced {
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| with_path(&e, "cannot fsync", temp.path()))?;
     }
-    let replaced = temp
-        .persist(path)
+    temp.persist(path)
         .map_err(|e| with_path(&e.error, "cannot rename a temp file over", path))?;
-    match durability {
-        Durability::Atomic => sync_dir(&dir),
-        Durability::RenameThenSync => fsync(&replaced, path).and_then(|()| sync_dir(&dir)),
-        Durability::Deferred => Ok(()),
-    }
+    if synced { sync_dir(&dir) } else { Ok(()) }
 }
 
 /// Makes a rename in `dir` durable.
@@ -276,11 +263,7 @@ mod tests {
 
     #[test]
     fn every_durability_replaces_the_content_and_leaves_no_temp_file() {
-        for durability in [
-            Durability::Atomic,
-            Durability::RenameThenSync,
-            Durability::Deferred,
-        ] {
+        for durability in [Durability::Atomic, Durability::Deferred] {
             let dir = tempfile::tempdir().unwrap();
             let target = dir.path().join("s.json");
             write_durably(&target, b"old\n", 0o600, durability).unwrap();
