@@ -7,8 +7,9 @@
 //! detects restart loops from systemd's `NRestarts` (`loops`).
 //!
 //! Reads and writes only its state directory (`restart-guard/<name>.json`,
-//! `restart-guard/<name>.lock`, `restart-guard/loops/`,
-//! `restart-guard.audit.jsonl`); runs CMD, `--verify` and
+//! `restart-guard/<name>.lock`, `restart-guard/<name>.intent`,
+//! `restart-guard/loops/`, `restart-guard.audit.jsonl` and its rotated
+//! `.1 .2 ...`); runs CMD, `--verify` and
 //! `--on-exhausted` as argv, never through a shell; `loops` runs
 //! `systemctl show`. Elapsed times come from `selfheal_core::clock` (boot
 //! id + `CLOCK_BOOTTIME`), so wall-clock jumps cannot reset or jam the budget.
