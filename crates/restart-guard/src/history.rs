@@ -3,8 +3,8 @@
 //! `<name>.lock`). The subdirectory keeps it apart from other tools' state
 //! for the same name.
 //!
-//! Every field has a default, so a file written by an older version still
-//! loads. Stamps carry the boot id and boot time next to the wall clock; see
+//! Every field but `attempts` has a default, so a file written by an older
+//! version still loads. Stamps carry the boot id and boot time next to the wall clock; see
 //! `policy` for why.
 
 use crate::audit::Decision;
@@ -12,29 +12,38 @@ use selfheal_core::clock::Stamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Per-name history and counters.
+/// Per-name history and counters. `attempts` is required: a file without
+/// it (`{}`) is not a state with no attempts but a damaged one, set aside
+/// and rebuilt from the audit log, never a fresh budget.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
 pub struct History {
     /// Attempts still inside the window, oldest first (at most `max`).
     pub attempts: Attempts,
     /// The latest attempt, kept even after it leaves the window.
+    #[serde(default)]
     pub last_attempt: Option<Stamp>,
     /// Attempts in the current backoff streak.
+    #[serde(default)]
     pub streak: u32,
     /// An attempt whose outcome was not recorded yet: if it is still here
     /// when the next run takes the lock, the run that made it died.
+    #[serde(default)]
     pub pending: Option<Pending>,
     /// When the notifier was last called in the current exhaustion.
+    #[serde(default)]
     pub escalated_at: Option<Stamp>,
     /// The last completed outcome (restarted, failed, verified, ...).
+    #[serde(default)]
     pub last_outcome: Option<LastOutcome>,
     /// The policy of the last decision, so `status` can report the budget.
+    #[serde(default)]
     pub policy: Option<PolicySnapshot>,
     /// Decisions ever made for this name, for the `_total` counters.
+    #[serde(default)]
     pub totals: BTreeMap<String, u64>,
     /// Attempts ever begun: the number the last one's intent record bears
     /// (see `intent`), so a load can tell whether this state knows it.
+    #[serde(default)]
     pub seq: u64,
 }
 

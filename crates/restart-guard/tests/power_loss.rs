@@ -124,3 +124,26 @@ fn a_lost_state_directory_is_rebuilt_from_the_log_not_reset() {
         .expect_code(0);
     assert!(!fresh.stderr.contains("rebuilt"), "{}", fresh.stderr);
 }
+
+#[test]
+fn a_state_without_its_attempts_is_set_aside_not_a_fresh_budget() {
+    let dir = tempdir().unwrap();
+    let copy = dir.path().join("copy.json");
+    restart(dir.path(), &copy).expect_code(0);
+    restart(dir.path(), &copy).expect_code(0);
+    // Emptied by hand (issue: `echo '{}' > state` reset the budget).
+    std::fs::write(state_path(dir.path(), "svc"), "{}\n").unwrap();
+    restart(dir.path(), &copy)
+        .expect_code(2)
+        .stderr_has("missing field `attempts`")
+        .stderr_has("rebuilt the restart window of svc from the audit log: 2 attempt(s)");
+    assert_eq!(lines(&dir.path().join("count")), 2);
+    let aside = std::fs::read_dir(dir.path().join("restart-guard"))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("svc.json.corrupt-")
+        })
+        .count();
+    assert_eq!(aside, 1);
+}
