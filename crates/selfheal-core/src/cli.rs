@@ -124,23 +124,46 @@ pub fn not_implemented(tool: &Tool, output: &OutputArgs) -> Outcome {
 }
 
 /// Parses flags; `--help`/`--version` become an exit-0 outcome, every usage
-/// error an exit-3 outcome with clap's message on stderr.
+/// error an exit-3 outcome with clap's message on stderr. Environment
+/// variables behave as systemd users expect: `Environment=X=` (empty) means
+/// unset, and on/off flags take `1/0/yes/no/true/false/on/off`.
 pub fn parse<T: clap::Parser>(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
 ) -> Result<T, Outcome> {
-    T::try_parse_from(args).map_err(|err| {
-        use clap::error::ErrorKind;
-        match err.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                Outcome::new(0, err.render().to_string())
+    let command = with_env_rules(T::command());
+    command
+        .try_get_matches_from(args)
+        .and_then(|mut matches| T::from_arg_matches_mut(&mut matches))
+        .map_err(|err| {
+            use clap::error::ErrorKind;
+            match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    Outcome::new(0, err.render().to_string())
+                }
+                _ => Outcome {
+                    code: USAGE_EXIT,
+                    stdout: String::new(),
+                    stderr: err.render().to_string(),
+                },
             }
-            _ => Outcome {
-                code: USAGE_EXIT,
-                stdout: String::new(),
-                stderr: err.render().to_string(),
-            },
-        }
-    })
+        })
+}
+
+fn with_env_rules(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let empty = arg
+                .get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.is_empty());
+            let arg = if empty { arg.env(None) } else { arg };
+            if arg.get_env().is_some() && matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+                arg.value_parser(clap::builder::BoolishValueParser::new())
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(with_env_rules)
 }
 
 /// The whole of a tool's `main`: parse, run, print, exit.
@@ -176,6 +199,32 @@ mod tests {
         assert!(outcome.stderr.contains("60s"), "{}", outcome.stderr);
         let outcome = parse::<Demo>(["demo", "--format", "xml"]).unwrap_err();
         assert_eq!(outcome.code, 3);
+    }
+
+    #[test]
+    fn empty_environment_values_mean_unset_and_flags_take_yes_no() {
+        #[derive(Parser, Debug)]
+        struct EnvDemo {
+            #[arg(long, env = "SELFHEAL_TEST_ONLY_EMPTY")]
+            path: Option<String>,
+            #[arg(long, env = "SELFHEAL_TEST_ONLY_YES")]
+            dry_run: bool,
+            #[arg(long, env = "SELFHEAL_TEST_ONLY_ZERO")]
+            verbose: bool,
+        }
+        let vars = [
+            ("SELFHEAL_TEST_ONLY_EMPTY", ""),
+            ("SELFHEAL_TEST_ONLY_YES", "yes"),
+            ("SELFHEAL_TEST_ONLY_ZERO", "0"),
+        ];
+        let name = "cli::tests::empty_environment_values_mean_unset_and_flags_take_yes_no";
+        if !crate::testing::in_own_process(name, &vars) {
+            return;
+        }
+        let parsed = parse::<EnvDemo>(["demo"]).unwrap();
+        assert_eq!(parsed.path, None);
+        assert!(parsed.dry_run);
+        assert!(!parsed.verbose);
     }
 
     #[test]

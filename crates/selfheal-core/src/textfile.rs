@@ -1,14 +1,14 @@
 //! Writing Prometheus text for node_exporter's textfile collector: the one
 //! writer behind `metrics-textfile` and every probe's `--textfile`.
 //!
-//! The text is validated first (see [`crate::exposition`]): a file the
+//! The text is validated first (see [`prom_exposition`]): a file the
 //! collector would reject, or whose series it would drop, is never written,
 //! and the previous file stays as it was. Then it replaces the target
 //! atomically (temp file in the same directory, not ending in `.prom`,
 //! fsync, rename, fsync of the directory).
 
 use crate::atomic;
-use crate::exposition::{self, Problem};
+use prom_exposition::{self as exposition, Problem};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
