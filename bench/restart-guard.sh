@@ -3,7 +3,7 @@
 # (`true`), against the same policy as a bash script with flock(1)
 # (bench/restart-guard-bash.sh), in one hyperfine run per storage: state on
 # tmpfs (the decision path alone) and on disk (plus fsync latency). Both take the lock,
-# read the state, decide, save the attempt with fsync before CMD, run CMD
+# read the state, decide, make the attempt durable before CMD, run CMD
 # and append a synced audit line; --cooldown 0s and a large --max make every
 # run a restart. Bare `true` is measured too, so the overhead can be read
 # off: process start-up and fork/exec cost about 1 ms each on small VMs.
@@ -61,8 +61,9 @@ summary() {
 }
 
 # On tmpfs fsync costs nothing: this isolates the decision path's own
-# overhead. On disk both sides also pay their fsyncs (restart-guard: 5 per
-# restart, the bash script: 3), which on a busy virtual disk dominate both.
+# overhead. On disk both sides also pay their syncs (restart-guard: 2 per
+# restart, an in-place intent record and the audit line; the bash script:
+# 3), which on a busy virtual disk dominate both.
 measure "$shm"
 measure "$work"
 summary "$shm" "tmpfs ($shm)"

@@ -1,18 +1,11 @@
-//! The audit log: one JSON object per line, one line per decision, shared by
-//! every name (default `<state-dir>/restart-guard.audit.jsonl`).
-//!
-//! Appends open the file with `O_APPEND`, write the whole line with a single
-//! `write`, then fsync, so concurrent writers never interleave and a line the
-//! guard reported is on disk. A crash can still tear a line (even SIGKILL:
-//! the kernel checks for a fatal signal between the pages of one write);
-//! readers skip such a line, and a writer that finds the file not ending in
-//! `\n` starts its line with one, so a torn line never glues onto the next.
+//! What restart-guard writes to its audit log: one [`Record`] per decision,
+//! one line each, shared by every name (default
+//! `<state-dir>/restart-guard.audit.jsonl`). How lines are appended, read,
+//! and rotated is `selfheal_core::audit`'s business.
 
+use selfheal_core::clock::{Stamp, rfc3339};
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// File name of the log inside the state directory.
 pub const DEFAULT_FILE: &str = "restart-guard.audit.jsonl";
@@ -109,97 +102,61 @@ pub struct Record {
     pub pid: u32,
 }
 
-/// Appends one record durably. Returns only after the line is fsynced.
-pub fn append(path: &Path, record: &Record) -> io::Result<()> {
-    let mut line = serde_json::to_string(record).map_err(io::Error::other)?;
-    line.push('\n');
-    let file = open(path)?;
-    let context =
-        |e: io::Error| selfheal_core::atomic::with_path(&e, "cannot write audit log", path);
-    // The lock makes "does the file end in a newline?" and the write one
-    // step: unlocked, a reader can see another writer's line half copied
-    // and add a needless empty line. Held for microseconds, not the fsync.
-    file.lock().map_err(context)?;
-    let was_empty = file.metadata().map_err(context)?.len() == 0;
-    if !ends_with_newline(&file).map_err(context)? {
-        line.insert(0, '\n');
-    }
-    // One write call: O_APPEND makes it land whole at the end of the file.
-    (&file).write_all(line.as_bytes()).map_err(context)?;
-    file.unlock().map_err(context)?;
-    file.sync_data().map_err(context)?;
-    if was_empty {
-        // A log this call may have created exists durably only once its
-        // directory entry is synced too.
-        selfheal_core::atomic::sync_dir(&selfheal_core::atomic::parent_dir(path))?;
-    }
-    Ok(())
+/// The budget as it stands after a decision, for the record's window fields.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub restarts_in_window: u32,
+    pub max: u32,
+    pub per: Duration,
+    /// `None` when the run cannot know (another run holds the state).
+    pub next_allowed_unix: Option<f64>,
 }
 
-/// Fails if the log cannot be opened for appending (missing directory,
-/// permissions, read-only filesystem); writes nothing.
-pub fn check_writable(path: &Path) -> io::Result<()> {
-    open(path).map(drop)
-}
-
-fn open(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .read(true)
-        .create(true)
-        .mode(0o644)
-        .open(path)
-        .map_err(|e| selfheal_core::atomic::with_path(&e, "cannot open audit log", path))
-}
-
-fn ends_with_newline(file: &File) -> io::Result<bool> {
-    let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(true);
-    }
-    let mut last = [0u8; 1];
-    file.read_exact_at(&mut last, len - 1)?;
-    Ok(last[0] == b'\n')
-}
-
-/// Parsed records and how many lines did not parse (a torn last line, or
-/// lines someone else wrote).
-#[derive(Debug, Default)]
-pub struct Log {
-    pub records: Vec<(Record, String)>,
-    pub skipped: usize,
-}
-
-/// Parses a log's text: each good line with its original text.
-#[must_use]
-pub fn parse(text: &str) -> Log {
-    let mut log = Log::default();
-    for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<Record>(line) {
-            Ok(record) => log.records.push((record, line.to_owned())),
-            Err(_) => log.skipped += 1,
+impl Record {
+    /// The record of `decision` for `name` made at `now`; the outcome
+    /// fields start empty.
+    #[must_use]
+    pub fn new(name: &str, decision: Decision, now: &Stamp, window: Window) -> Record {
+        Record {
+            time: now.rfc3339(),
+            unix: now.unix,
+            boot_id: now.boot_id.clone(),
+            uptime: now.uptime,
+            name: name.to_owned(),
+            decision,
+            reason: String::new(),
+            exit_status: None,
+            outcome: None,
+            duration_seconds: None,
+            restarts_in_window: window.restarts_in_window,
+            max: window.max,
+            window_seconds: window.per.as_secs_f64(),
+            next_allowed: window.next_allowed_unix.map(rfc3339),
+            next_allowed_unix: window.next_allowed_unix,
+            command: None,
+            dry_run: false,
+            pid: std::process::id(),
         }
     }
-    log
-}
 
-/// Reads the log; a missing file is an empty log.
-pub fn read(path: &Path) -> io::Result<Log> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(parse(&String::from_utf8_lossy(&bytes))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Log::default()),
-        Err(e) => Err(selfheal_core::atomic::with_path(
-            &e,
-            "cannot read audit log",
-            path,
-        )),
+    /// The record's time as a stamp, for rebuilding history from the log.
+    #[must_use]
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            unix: self.unix,
+            boot_id: self.boot_id.clone(),
+            uptime: self.uptime,
+        }
     }
-}
 
-/// The log's path: `--audit FILE`, else the default file in the state dir.
-#[must_use]
-pub fn path(flag: Option<&Path>, state_dir: &Path) -> PathBuf {
-    flag.map_or_else(|| state_dir.join(DEFAULT_FILE), Path::to_path_buf)
+    /// Whether CMD was (or may have been) started for this decision.
+    #[must_use]
+    pub fn is_attempt(&self) -> bool {
+        matches!(
+            self.decision,
+            Decision::Restarted | Decision::Failed | Decision::Verified | Decision::VerifyFailed
+        )
+    }
 }
 
 #[cfg(test)]
@@ -207,26 +164,18 @@ mod tests {
     use super::*;
 
     fn record(decision: Decision) -> Record {
-        Record {
-            time: "2026-11-23T15:48:47Z".into(),
+        let now = Stamp {
             unix: 1_795_448_927.0,
             boot_id: "b".into(),
             uptime: 100.0,
-            name: "svc".into(),
-            decision,
-            reason: "probe said down".into(),
-            exit_status: Some(0),
-            outcome: Some("exit 0".into()),
-            duration_seconds: Some(0.5),
+        };
+        let window = Window {
             restarts_in_window: 1,
             max: 3,
-            window_seconds: 3600.0,
-            next_allowed: None,
-            next_allowed_unix: None,
-            command: Some(vec!["true".into()]),
-            dry_run: false,
-            pid: 7,
-        }
+            per: Duration::from_secs(3600),
+            next_allowed_unix: Some(1_795_448_987.0),
+        };
+        Record::new("svc", decision, &now, window)
     }
 
     #[test]
@@ -239,23 +188,15 @@ mod tests {
     }
 
     #[test]
-    fn torn_last_line_is_skipped_and_never_glued_to_the_next() {
-        let dir = selfheal_test_support::tempdir().unwrap();
-        let path = dir.path().join("audit.jsonl");
-        append(&path, &record(Decision::Restarted)).unwrap();
-        // A crash mid-write leaves half a line without its newline.
-        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(br#"{"time":"2026-11-23T1"#).unwrap();
-        append(&path, &record(Decision::HeldBudget)).unwrap();
-        let log = read(&path).unwrap();
-        assert_eq!(log.skipped, 1);
-        let decisions: Vec<_> = log.records.iter().map(|(r, _)| r.decision).collect();
-        assert_eq!(decisions, [Decision::Restarted, Decision::HeldBudget]);
-    }
-
-    #[test]
-    fn missing_log_reads_as_empty() {
-        let log = read(Path::new("/nonexistent-selfheal/audit.jsonl")).unwrap();
-        assert!(log.records.is_empty());
+    fn a_record_carries_its_time_and_window() {
+        let r = record(Decision::Restarted);
+        assert_eq!(
+            (r.time.as_str(), r.next_allowed.as_deref()),
+            ("2026-11-23T15:48:47Z", Some("2026-11-23T15:49:47Z"))
+        );
+        assert_eq!((r.max, r.window_seconds), (3, 3600.0));
+        assert_eq!(r.stamp().boot_id, "b");
+        assert!(r.is_attempt());
+        assert!(!record(Decision::HeldBudget).is_attempt());
     }
 }

@@ -7,30 +7,29 @@
 //! detects restart loops from systemd's `NRestarts` (`loops`).
 //!
 //! Reads and writes only its state directory (`restart-guard/<name>.json`,
-//! `restart-guard/<name>.lock`, `restart-guard/loops/`,
-//! `restart-guard.audit.jsonl`); runs CMD, `--verify` and
+//! `restart-guard/<name>.lock`, `restart-guard/<name>.intent`,
+//! `restart-guard/loops/`, `restart-guard.audit.jsonl` and its rotated
+//! `.1 .2 ...`); runs CMD, `--verify` and
 //! `--on-exhausted` as argv, never through a shell; `loops` runs
 //! `systemctl show`. Elapsed times come from `selfheal_core::clock` (boot
 //! id + `CLOCK_BOOTTIME`), so wall-clock jumps cannot reset or jam the budget.
 
 pub mod audit;
 pub mod cli;
+pub mod cmd;
 pub mod exec;
-pub mod guard;
-pub mod loops;
+pub mod history;
+pub mod intent;
+pub mod invocation;
 pub mod metrics;
 pub mod notify;
 pub mod policy;
 pub mod preflight;
-pub mod query;
 pub mod recover;
 pub mod render;
-pub mod reset;
-pub mod status;
-pub mod store;
 
 pub use cli::Cli;
-pub use render::{LABEL, TOOL};
+pub use render::TOOL;
 
 use selfheal_core::Outcome;
 
@@ -38,11 +37,11 @@ use selfheal_core::Outcome;
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
-        None => guard::run(&cli.guard),
-        Some(cli::Command::Status(args)) => status::run(args),
-        Some(cli::Command::Audit(args)) => query::run(args),
-        Some(cli::Command::Reset(args)) => reset::run(args),
-        Some(cli::Command::Loops(args)) => loops::run(args),
+        None => cmd::guard::run(&cli.guard),
+        Some(cli::Command::Status(args)) => cmd::status::run(args),
+        Some(cli::Command::Audit(args)) => cmd::audit::run(args),
+        Some(cli::Command::Reset(args)) => cmd::reset::run(args),
+        Some(cli::Command::Loops(args)) => cmd::loops::run(args),
     }
 }
 

@@ -4,16 +4,17 @@
 //! cannot update state; they appear in the audit log only).
 
 use crate::audit::Decision;
-use crate::policy::{self, Policy, Verdict};
-use crate::store::GuardState;
+use crate::history::History;
+use crate::policy::{self, Judgement, Policy, Verdict};
 use selfheal_core::clock::Stamp;
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 
-/// One name's state and the policy it is judged by.
+/// One name's history, the policy it is judged by, and the judgement.
 pub struct View<'a> {
     pub name: &'a str,
-    pub state: &'a GuardState,
+    pub history: &'a History,
     pub policy: Policy,
+    pub judgement: Judgement,
 }
 
 const GAUGES: [(&str, Unit, &str); 7] = [
@@ -77,12 +78,12 @@ pub fn families(views: &[View], now: &Stamp) -> Vec<MetricFamily> {
         for (family, value) in out.iter_mut().zip(gauge_values(view, now)) {
             family.push(&name, value);
         }
-        if let Some(at) = &view.state.last_attempt {
+        if let Some(at) = &view.history.last_attempt {
             last.push(&name, at.unix);
         }
         for decision in Decision::ALL {
             let labels = [("name", view.name), ("decision", decision.as_str())];
-            totals.push(&labels, view.state.total(decision) as f64);
+            totals.push(&labels, view.history.total(decision) as f64);
         }
     }
     out.extend([last, totals]);
@@ -99,16 +100,16 @@ fn gauge(what: &str, unit: Unit, help: &str) -> MetricFamily {
 }
 
 fn gauge_values(view: &View, now: &Stamp) -> [f64; 7] {
-    let decision = policy::decide(view.state, now, &view.policy);
+    let judgement = &view.judgement;
     let max = f64::from(view.policy.max);
-    let used = f64::from(decision.in_window);
+    let used = f64::from(judgement.in_window);
     [
         used,
         max,
         (max - used).max(0.0),
         view.policy.per.as_secs_f64(),
-        f64::from(u8::from(decision.verdict == Verdict::Budget)),
-        now.unix_after(decision.wait),
-        policy::required_gap(view.state.streak, &view.policy).as_secs_f64(),
+        f64::from(u8::from(judgement.verdict == Verdict::Budget)),
+        now.unix_after(judgement.wait),
+        policy::required_gap(view.history.streak, &view.policy).as_secs_f64(),
     ]
 }

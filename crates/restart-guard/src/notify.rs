@@ -5,50 +5,63 @@
 use crate::audit::Decision;
 use crate::cli::Argv;
 use crate::exec::{self, Ran};
-use crate::guard::Ctx;
-use crate::policy;
-use crate::store::GuardState;
+use crate::history::History;
+use crate::invocation::Invocation;
+use crate::policy::Judgement;
 use selfheal_core::clock::{Stamp, rfc3339};
 use selfheal_core::duration::human;
 use std::ffi::OsString;
 
+/// Where a name stands at one moment: its history and the policy's
+/// judgement of it.
+pub struct Standing<'a> {
+    pub history: &'a History,
+    pub now: &'a Stamp,
+    pub judgement: &'a Judgement,
+}
+
 /// Runs the notifier with the context of the exhaustion; `trigger` is the
 /// decision that found the budget used up (`held-budget`, `failed`, ...).
 #[must_use]
-pub fn call(ctx: &Ctx, notifier: &Argv, state: &GuardState, now: &Stamp, trigger: Decision) -> Ran {
-    let env = env(ctx, state, now, Some(trigger.as_str()));
+pub fn call(inv: &Invocation, notifier: &Argv, standing: &Standing, trigger: Decision) -> Ran {
+    let env = env(inv, standing, Some(trigger.as_str()));
     let argv = notifier.0.iter().map(OsString::from).collect();
-    exec::run(argv, ctx.args.escalation.notify_timeout, &env)
+    exec::run(argv, inv.args.escalation.notify_timeout, &env)
 }
 
-/// `SELFHEAL_*` variables describing the name's situation at `now`.
+/// `SELFHEAL_*` variables describing the name's situation.
 #[must_use]
 pub fn env(
-    ctx: &Ctx,
-    state: &GuardState,
-    now: &Stamp,
+    inv: &Invocation,
+    standing: &Standing,
     decision: Option<&str>,
 ) -> Vec<(OsString, OsString)> {
-    let next = policy::decide(state, now, &ctx.policy);
-    let next_unix = now.unix_after(next.wait);
-    let last = state.last_outcome.as_ref().map_or(String::new(), |o| {
-        format!(
-            "{} at {}: {}",
-            o.decision.as_str(),
-            o.at.rfc3339(),
-            o.outcome
-        )
-    });
+    let next_unix = standing.now.unix_after(standing.judgement.wait);
+    let last = standing
+        .history
+        .last_outcome
+        .as_ref()
+        .map_or(String::new(), |o| {
+            format!(
+                "{} at {}: {}",
+                o.decision.as_str(),
+                o.at.rfc3339(),
+                o.outcome
+            )
+        });
     let mut vars = vec![
-        ("SELFHEAL_NAME", ctx.name.to_owned()),
-        ("SELFHEAL_REASON", ctx.args.reason.clone()),
-        ("SELFHEAL_RESTARTS_IN_WINDOW", next.in_window.to_string()),
-        ("SELFHEAL_MAX", ctx.policy.max.to_string()),
-        ("SELFHEAL_WINDOW", human(ctx.policy.per)),
+        ("SELFHEAL_NAME", inv.name.to_owned()),
+        ("SELFHEAL_REASON", inv.args.reason.clone()),
+        (
+            "SELFHEAL_RESTARTS_IN_WINDOW",
+            standing.judgement.in_window.to_string(),
+        ),
+        ("SELFHEAL_MAX", inv.policy.max.to_string()),
+        ("SELFHEAL_WINDOW", human(inv.policy.per)),
         ("SELFHEAL_NEXT_ALLOWED", rfc3339(next_unix)),
         ("SELFHEAL_NEXT_ALLOWED_UNIX", format!("{next_unix:.0}")),
         ("SELFHEAL_LAST_OUTCOME", last),
-        ("SELFHEAL_AUDIT", ctx.audit.display().to_string()),
+        ("SELFHEAL_AUDIT", inv.audit.path().display().to_string()),
     ];
     if let Some(decision) = decision {
         vars.push(("SELFHEAL_DECISION", decision.to_owned()));

@@ -20,9 +20,16 @@
 //! - quiet period: a streak ends when no attempt happened for `backoff_reset`
 //!   (Kubernetes forgives after 2 x its cap, which is our default too).
 
-use crate::store::GuardState;
+use crate::audit::Window;
+use crate::history::{History, PolicySnapshot};
 use selfheal_core::clock::Stamp;
+use selfheal_core::duration::{self, human};
 use std::time::Duration;
+
+/// The default policy, stated once: `--max 3 --per 1h --cooldown 60s`.
+pub const DEFAULT_MAX: u32 = 3;
+pub const DEFAULT_PER: &str = "1h";
+pub const DEFAULT_COOLDOWN: &str = "60s";
 
 /// The limits one invocation applies.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +55,7 @@ pub enum Verdict {
 
 /// The verdict with the numbers behind it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
+pub struct Judgement {
     pub verdict: Verdict,
     /// Attempts inside the window now.
     pub in_window: u32,
@@ -56,9 +63,108 @@ pub struct Decision {
     pub wait: Duration,
 }
 
-/// Decides whether an attempt may start at `now`.
+impl Policy {
+    /// The policy of the flags, or why they make no sense together.
+    /// `backoff_reset` defaults to twice `backoff_max` (with backoff) or
+    /// the cooldown (without).
+    pub fn checked(
+        max: u32,
+        per: Duration,
+        cooldown: Duration,
+        backoff_max: Option<Duration>,
+        backoff_reset: Option<Duration>,
+    ) -> Result<Policy, String> {
+        if per.is_zero() {
+            return Err(
+                "--per must be longer than 0s: it is the window the budget applies to".into(),
+            );
+        }
+        if let Some(cap) = backoff_max {
+            if cooldown.is_zero() {
+                return Err("--backoff-max needs a --cooldown above 0s to double from".into());
+            }
+            if cap < cooldown {
+                return Err(format!(
+                    "--backoff-max ({}) must be at least --cooldown ({})",
+                    human(cap),
+                    human(cooldown)
+                ));
+            }
+        }
+        Ok(Policy {
+            max: max.max(1),
+            per,
+            cooldown,
+            backoff_max,
+            backoff_reset: backoff_reset
+                .or(backoff_max.map(|cap| cap * 2))
+                .unwrap_or(cooldown),
+        })
+    }
+
+    /// The policy a name was last judged by, else the default.
+    #[must_use]
+    pub fn of(history: &History) -> Policy {
+        history
+            .policy
+            .as_ref()
+            .map_or_else(Policy::default, Policy::from)
+    }
+
+    /// The record fields that describe the budget after a decision.
+    #[must_use]
+    pub fn window(&self, judgement: &Judgement, now: &Stamp) -> Window {
+        Window {
+            restarts_in_window: judgement.in_window,
+            max: self.max,
+            per: self.per,
+            next_allowed_unix: Some(now.unix_after(judgement.wait)),
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let parse = |text| duration::parse(text).unwrap_or_default();
+        let (per, cooldown) = (parse(DEFAULT_PER), parse(DEFAULT_COOLDOWN));
+        Policy {
+            max: DEFAULT_MAX,
+            per,
+            cooldown,
+            backoff_max: None,
+            backoff_reset: cooldown,
+        }
+    }
+}
+
+impl From<&Policy> for PolicySnapshot {
+    fn from(p: &Policy) -> Self {
+        PolicySnapshot {
+            max: p.max,
+            per_seconds: p.per.as_secs_f64(),
+            cooldown_seconds: p.cooldown.as_secs_f64(),
+            backoff_max_seconds: p.backoff_max.map(|d| d.as_secs_f64()),
+            backoff_reset_seconds: p.backoff_reset.as_secs_f64(),
+        }
+    }
+}
+
+impl From<&PolicySnapshot> for Policy {
+    fn from(s: &PolicySnapshot) -> Self {
+        let secs = |s: f64| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
+        Policy {
+            max: s.max.max(1),
+            per: secs(s.per_seconds),
+            cooldown: secs(s.cooldown_seconds),
+            backoff_max: s.backoff_max_seconds.map(secs),
+            backoff_reset: secs(s.backoff_reset_seconds),
+        }
+    }
+}
+
+/// Judges whether an attempt may start at `now`.
 #[must_use]
-pub fn decide(state: &GuardState, now: &Stamp, policy: &Policy) -> Decision {
+pub fn judge(state: &History, now: &Stamp, policy: &Policy) -> Judgement {
     let in_window = window(state, now, policy.per);
     let budget_wait = budget_wait(&in_window, now, policy);
     let gap_wait = state.last_attempt.as_ref().map_or(Duration::ZERO, |last| {
@@ -71,7 +177,7 @@ pub fn decide(state: &GuardState, now: &Stamp, policy: &Policy) -> Decision {
     } else {
         Verdict::Allow
     };
-    Decision {
+    Judgement {
         verdict,
         in_window: u32::try_from(in_window.len()).unwrap_or(u32::MAX),
         wait: budget_wait.max(gap_wait),
@@ -80,7 +186,7 @@ pub fn decide(state: &GuardState, now: &Stamp, policy: &Policy) -> Decision {
 
 /// Records an attempt that starts at `now`: it joins the window (pruned to
 /// what the policy can still need) and extends or restarts the backoff streak.
-pub fn record_attempt(state: &mut GuardState, now: &Stamp, policy: &Policy) {
+pub fn record_attempt(state: &mut History, now: &Stamp, policy: &Policy) {
     let quiet = state
         .last_attempt
         .as_ref()
@@ -116,7 +222,7 @@ pub fn required_gap(streak: u32, policy: &Policy) -> Duration {
 /// Whether the notifier is due: never called in this exhaustion yet, or
 /// the last call is at least `every` ago.
 #[must_use]
-pub fn escalation_due(state: &GuardState, now: &Stamp, every: Duration) -> bool {
+pub fn escalation_due(state: &History, now: &Stamp, every: Duration) -> bool {
     state
         .escalated_at
         .as_ref()
@@ -124,7 +230,7 @@ pub fn escalation_due(state: &GuardState, now: &Stamp, every: Duration) -> bool 
 }
 
 /// Attempts inside the window ending at `now`, oldest first.
-fn window<'a>(state: &'a GuardState, now: &Stamp, per: Duration) -> Vec<&'a Stamp> {
+fn window<'a>(state: &'a History, now: &Stamp, per: Duration) -> Vec<&'a Stamp> {
     state
         .attempts
         .iter()

@@ -34,11 +34,11 @@ fn backoff(cooldown: f64, cap: f64, reset: f64) -> Policy {
 }
 
 /// Attempts at the given times, each one allowed by the policy.
-fn history(p: &Policy, times: &[f64]) -> GuardState {
-    let mut state = GuardState::default();
+fn history(p: &Policy, times: &[f64]) -> History {
+    let mut state = History::default();
     for &t in times {
         assert_eq!(
-            decide(&state, &at(t), p).verdict,
+            judge(&state, &at(t), p).verdict,
             Verdict::Allow,
             "attempt at {t}"
         );
@@ -49,7 +49,7 @@ fn history(p: &Policy, times: &[f64]) -> GuardState {
 
 #[test]
 fn first_restart_is_allowed() {
-    let d = decide(&GuardState::default(), &at(0.0), &policy(3, H, 60.0));
+    let d = judge(&History::default(), &at(0.0), &policy(3, H, 60.0));
     assert_eq!(
         (d.verdict, d.in_window, d.wait),
         (Verdict::Allow, 0, Duration::ZERO)
@@ -60,30 +60,30 @@ fn first_restart_is_allowed() {
 fn cooldown_holds_then_releases_to_the_second() {
     let p = policy(3, H, 60.0);
     let state = history(&p, &[0.0]);
-    let d = decide(&state, &at(59.0), &p);
+    let d = judge(&state, &at(59.0), &p);
     assert_eq!(
         (d.verdict, d.wait),
         (Verdict::Cooldown, Duration::from_secs(1))
     );
-    assert_eq!(decide(&state, &at(60.0), &p).verdict, Verdict::Allow);
+    assert_eq!(judge(&state, &at(60.0), &p).verdict, Verdict::Allow);
 }
 
 #[test]
 fn budget_is_a_sliding_window() {
     let p = policy(3, H, 60.0);
     let state = history(&p, &[0.0, 100.0, 200.0]);
-    let d = decide(&state, &at(300.0), &p);
+    let d = judge(&state, &at(300.0), &p);
     assert_eq!(d.verdict, Verdict::Budget);
     assert_eq!(d.in_window, 3);
     // The oldest attempt leaves the window at 3600 s.
     assert_eq!(d.wait, Duration::from_secs(3300));
-    assert_eq!(decide(&state, &at(3599.0), &p).verdict, Verdict::Budget);
-    let d = decide(&state, &at(3600.0), &p);
+    assert_eq!(judge(&state, &at(3599.0), &p).verdict, Verdict::Budget);
+    let d = judge(&state, &at(3600.0), &p);
     assert_eq!((d.verdict, d.in_window), (Verdict::Allow, 2));
     // Sliding, not fixed: one slot frees per leaving attempt.
     let state = history(&p, &[0.0, 100.0, 200.0, 3600.0]);
-    assert_eq!(decide(&state, &at(3660.0), &p).verdict, Verdict::Budget);
-    assert_eq!(decide(&state, &at(3700.0), &p).verdict, Verdict::Allow);
+    assert_eq!(judge(&state, &at(3660.0), &p).verdict, Verdict::Budget);
+    assert_eq!(judge(&state, &at(3700.0), &p).verdict, Verdict::Allow);
 }
 
 #[test]
@@ -91,7 +91,7 @@ fn sliding_window_cannot_be_beaten_at_the_edge() {
     // systemd's fixed window would allow 3 just before and 3 just after its edge.
     let p = policy(3, H, 1.0);
     let state = history(&p, &[3590.0, 3595.0, 3599.0]);
-    assert_eq!(decide(&state, &at(3601.0), &p).verdict, Verdict::Budget);
+    assert_eq!(judge(&state, &at(3601.0), &p).verdict, Verdict::Budget);
 }
 
 #[test]
@@ -103,8 +103,8 @@ fn backoff_doubles_from_the_cooldown_up_to_the_cap() {
     // Growth through real decisions: 0, +10, +20, +40.
     let state = history(&p, &[0.0, 10.0, 30.0, 70.0]);
     assert_eq!(state.streak, 4);
-    assert_eq!(decide(&state, &at(149.0), &p).verdict, Verdict::Cooldown);
-    assert_eq!(decide(&state, &at(150.0), &p).verdict, Verdict::Allow);
+    assert_eq!(judge(&state, &at(149.0), &p).verdict, Verdict::Cooldown);
+    assert_eq!(judge(&state, &at(150.0), &p).verdict, Verdict::Allow);
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn backoff_resets_after_a_quiet_period() {
     // 600 s of quiet: back to the first step.
     record_attempt(&mut state, &at(750.0), &p);
     assert_eq!(state.streak, 1);
-    assert_eq!(decide(&state, &at(760.0), &p).verdict, Verdict::Allow);
+    assert_eq!(judge(&state, &at(760.0), &p).verdict, Verdict::Allow);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn wall_clock_jumping_back_neither_resets_nor_blocks() {
         unix: 2_000_000_000.0 + 800.0 - 86_400.0,
         ..at(800.0)
     };
-    let d = decide(&state, &jumped, &p);
+    let d = judge(&state, &jumped, &p);
     assert_eq!((d.verdict, d.in_window), (Verdict::Budget, 3));
     assert_eq!(d.wait, Duration::from_secs(2800));
     // And when an hour of boot time has passed, it is allowed again,
@@ -146,7 +146,7 @@ fn wall_clock_jumping_back_neither_resets_nor_blocks() {
         unix: 2_000_000_000.0 + 3600.0 - 86_400.0,
         ..at(3600.0)
     };
-    assert_eq!(decide(&state, &later, &p).verdict, Verdict::Allow);
+    assert_eq!(judge(&state, &later, &p).verdict, Verdict::Allow);
 }
 
 #[test]
@@ -157,7 +157,7 @@ fn wall_clock_jumping_forward_does_not_empty_the_window() {
         unix: 2_000_000_000.0 + 86_400.0,
         ..at(300.0)
     };
-    assert_eq!(decide(&state, &jumped, &p).verdict, Verdict::Budget);
+    assert_eq!(judge(&state, &jumped, &p).verdict, Verdict::Budget);
 }
 
 #[test]
@@ -170,13 +170,13 @@ fn after_a_reboot_with_a_bad_rtc_uptime_bounds_the_wait() {
         boot_id: "b".into(),
         uptime: 600.0,
     };
-    assert_eq!(decide(&state, &rebooted, &p).verdict, Verdict::Budget);
+    assert_eq!(judge(&state, &rebooted, &p).verdict, Verdict::Budget);
     // After an hour of uptime, allowed whatever the wall clock says.
     let later = Stamp {
         uptime: 3600.0,
         ..rebooted
     };
-    assert_eq!(decide(&state, &later, &p).verdict, Verdict::Allow);
+    assert_eq!(judge(&state, &later, &p).verdict, Verdict::Allow);
 }
 
 #[test]
@@ -191,10 +191,47 @@ fn window_keeps_at_most_max_attempts() {
 
 #[test]
 fn escalation_is_due_once_per_period() {
-    let mut state = GuardState::default();
+    let mut state = History::default();
     let every = Duration::from_secs(3600);
     assert!(escalation_due(&state, &at(0.0), every));
     state.escalated_at = Some(at(0.0));
     assert!(!escalation_due(&state, &at(3599.0), every));
     assert!(escalation_due(&state, &at(3600.0), every));
+}
+
+#[test]
+fn the_default_is_3_per_hour_60s_apart_and_round_trips_as_stored() {
+    let p = Policy::default();
+    assert_eq!(
+        (p.max, p.per, p.cooldown, p.backoff_reset),
+        (
+            3,
+            Duration::from_secs(3600),
+            Duration::from_secs(60),
+            p.cooldown
+        )
+    );
+    assert_eq!(Policy::of(&History::default()), p);
+    let stored = History {
+        policy: Some(PolicySnapshot::from(&backoff(10.0, 300.0, 600.0))),
+        ..History::default()
+    };
+    assert_eq!(Policy::of(&stored), backoff(10.0, 300.0, 600.0));
+}
+
+#[test]
+fn checked_refuses_what_cannot_work_and_fills_the_reset() {
+    let s = Duration::from_secs;
+    assert!(Policy::checked(3, Duration::ZERO, s(60), None, None).is_err());
+    assert!(Policy::checked(3, s(3600), Duration::ZERO, Some(s(60)), None).is_err());
+    let err = Policy::checked(3, s(3600), s(60), Some(s(30)), None).unwrap_err();
+    assert_eq!(err, "--backoff-max (30s) must be at least --cooldown (1m)");
+    let p = Policy::checked(3, s(3600), s(10), Some(s(300)), None).unwrap();
+    assert_eq!(p.backoff_reset, s(600));
+    assert_eq!(
+        Policy::checked(3, s(3600), s(10), None, None)
+            .unwrap()
+            .backoff_reset,
+        s(10)
+    );
 }

@@ -4,15 +4,13 @@
 
 use crate::cli::{Argv, GuardArgs};
 use crate::exec;
-use selfheal_core::cli::OutputArgs;
-use selfheal_core::textfile;
 use std::ffi::OsString;
 
-/// Every check, in the order a user would fix them.
+/// Every check, in the order a user would fix them. (`--textfile` is
+/// checked by the harness, before any of these.)
 pub fn check(args: &GuardArgs) -> anyhow::Result<()> {
     timeouts(args)?;
-    programs(args)?;
-    textfile(&args.output)
+    programs(args)
 }
 
 /// A zero time limit kills its command at once: every restart would fail
@@ -57,14 +55,4 @@ fn programs(args: &GuardArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The `--textfile` directory must be writable: found out only after the
-/// restart, the failure would report a restart that happened as UNKNOWN.
-fn textfile(output: &OutputArgs) -> anyhow::Result<()> {
-    let Some(path) = &output.textfile else {
-        return Ok(());
-    };
-    textfile::check_target(path)
-        .map_err(|problem| anyhow::anyhow!(problem.explain("--textfile", path)))
 }

@@ -1,44 +1,95 @@
-//! Picking up after a guard that died: an attempt saved as pending but never
-//! given its audit line, and a state file so damaged that the store set it
-//! aside. Both rebuild from what is durable, erring toward "a restart
+//! Picking up after a guard that died or a power loss: an attempt saved as
+//! pending but never given its audit line, a state file older than the
+//! last intent record (its unsynced saves lost), and a state file lost or
+//! so damaged that the store set it aside. All rebuild from what is
+//! durable (the intent record and the audit log), erring toward "a restart
 //! happened", because the budget must never be exceeded.
 
-use crate::audit::{self, Decision, Record};
-use crate::guard::Ctx;
+use crate::audit::{Decision, Record};
+use crate::history::{History, LastOutcome, Pending};
+use crate::intent::Intent;
+use crate::invocation::Invocation;
 use crate::policy;
-use crate::store::{GuardState, LastOutcome, Pending};
 use selfheal_core::clock::Stamp;
+use selfheal_core::state::Loaded;
 
-/// Decisions that mean CMD was (or may have been) started.
-pub const ATTEMPTS: [Decision; 4] = [
-    Decision::Restarted,
-    Decision::Failed,
-    Decision::Verified,
-    Decision::VerifyFailed,
-];
+/// The history to decide from: the loaded state, caught up with the last
+/// intent record, or rebuilt from the audit log when it cannot be.
+/// Warnings say what was rebuilt and why.
+pub fn history(
+    inv: &Invocation,
+    loaded: Loaded<History>,
+    intent: Option<Intent>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<History> {
+    let why = match loaded {
+        Loaded::Found(mut history) => {
+            let begun = intent.as_ref().map_or(0, |i| i.seq);
+            if begun <= history.seq {
+                return Ok(history);
+            }
+            if begun == history.seq + 1
+                && let Some(intent) = intent
+            {
+                // The save made just before CMD was lost: the record has it.
+                intent.apply(&mut history, &inv.policy);
+                return Ok(history);
+            }
+            Some(format!(
+                "the state of {} knows {} attempt(s) but {begun} began (saves lost in a crash?)",
+                inv.name, history.seq
+            ))
+        }
+        Loaded::Missing => None,
+        Loaded::SetAside { note } => Some(note),
+    };
+    let rebuilt = from_audit(inv, &Stamp::now())?;
+    // Why first: it explains the rebuild.
+    warnings.extend(why);
+    let mut history = rebuilt.map_or_else(History::default, |(history, warning)| {
+        warnings.push(warning);
+        history
+    });
+    if let Some(intent) = intent {
+        let started = &intent.pending.started;
+        let logged = history
+            .attempts
+            .iter()
+            .any(|a| (a.unix - started.unix).abs() < 1e-3);
+        if logged || Stamp::now().elapsed_since(started) >= inv.policy.per {
+            history.seq = intent.seq;
+        } else {
+            // Begun, never logged: pending, settled like any other.
+            intent.apply(&mut history, &inv.policy);
+        }
+    }
+    Ok(history)
+}
 
 /// Settles an attempt a dead guard left pending: if it got as far as its
 /// audit line, that line's outcome is counted; otherwise the line it owed
 /// is written now, as failed with an unknown outcome. The attempt itself is
 /// already in the window either way.
-pub fn pending(ctx: &Ctx, state: &mut GuardState) -> anyhow::Result<()> {
-    let Some(pending) = state.pending.take() else {
+pub fn pending(inv: &Invocation, history: &mut History) -> anyhow::Result<()> {
+    let Some(pending) = history.pending.take() else {
         return Ok(());
     };
-    let log = audit::read(&ctx.audit)?;
-    let logged = log.records.into_iter().map(|(r, _)| r).find(|r| {
-        r.name == ctx.name
+    let mut logged = None;
+    inv.audit.scan(|r: Record, _| {
+        if r.name == inv.name
             && r.pid == pending.pid
-            && ATTEMPTS.contains(&r.decision)
+            && r.is_attempt()
             && (r.unix - pending.started.unix).abs() < 1e-3
-    });
-    let record = if let Some(record) = logged {
-        record
-    } else {
-        owed_line(ctx, state, &pending)?
+        {
+            logged = Some(r);
+        }
+    })?;
+    let record = match logged {
+        Some(record) => record,
+        None => owed_line(inv, history, &pending)?,
     };
-    state.count(record.decision);
-    state.last_outcome = Some(LastOutcome {
+    history.count(record.decision);
+    history.last_outcome = Some(LastOutcome {
         decision: record.decision,
         at: pending.started,
         outcome: record.outcome.unwrap_or_default(),
@@ -47,8 +98,9 @@ pub fn pending(ctx: &Ctx, state: &mut GuardState) -> anyhow::Result<()> {
 }
 
 /// Writes the line a dead run owed: failed, outcome unknown.
-fn owed_line(ctx: &Ctx, state: &GuardState, pending: &Pending) -> anyhow::Result<Record> {
-    let mut record: Record = ctx.record(Decision::Failed, &pending.started, state);
+fn owed_line(inv: &Invocation, history: &History, pending: &Pending) -> anyhow::Result<Record> {
+    let judgement = policy::judge(history, &pending.started, &inv.policy);
+    let mut record = inv.record(Decision::Failed, &pending.started, &judgement);
     record.reason.clone_from(&pending.reason);
     // The line stands for the dead run's attempt: its pid, so that a run
     // killed right after writing it is not followed by a duplicate.
@@ -57,35 +109,37 @@ fn owed_line(ctx: &Ctx, state: &GuardState, pending: &Pending) -> anyhow::Result
         "unknown: restart-guard (pid {}) ended before recording the outcome; CMD may have run",
         pending.pid
     ));
-    audit::append(&ctx.audit, &record)?;
+    inv.audit.append(&record)?;
     Ok(record)
 }
 
-/// Rebuilds the window from the audit log after the state file was found
-/// corrupt: every logged attempt for the name counts again.
-pub fn from_audit(ctx: &Ctx, now: &Stamp) -> anyhow::Result<GuardState> {
-    let log = audit::read(&ctx.audit)?;
-    let mut state = GuardState::default();
-    for (record, _) in log.records.iter().filter(|(r, _)| r.name == ctx.name) {
-        let at = Stamp {
-            unix: record.unix,
-            boot_id: record.boot_id.clone(),
-            uptime: record.uptime,
-        };
-        if ATTEMPTS.contains(&record.decision) && now.elapsed_since(&at) < ctx.policy.per {
-            policy::record_attempt(&mut state, &at, &ctx.policy);
-            state.escalated_at = None;
-        } else if record.decision == Decision::Escalated {
-            state.escalated_at = Some(at);
-        } else if record.decision == Decision::Reset {
-            state = GuardState::default();
+/// Rebuilds the window from the audit log (every file, oldest first) when
+/// the state file was lost or set aside: every logged attempt for the name
+/// inside the window counts again. Returns the history and the warning
+/// that says so, or `None` when the log has no line for the name.
+pub fn from_audit(inv: &Invocation, now: &Stamp) -> anyhow::Result<Option<(History, String)>> {
+    let mut history = History::default();
+    let mut seen = false;
+    inv.audit.scan(|record: Record, _| {
+        if record.name != inv.name {
+            return;
         }
-    }
-    eprintln!(
-        "warning: rebuilt the restart window of {} from the audit log: {} attempt(s) in the last {}",
-        ctx.name,
-        state.attempts.len(),
-        selfheal_core::duration::human(ctx.policy.per)
+        seen = true;
+        let at = record.stamp();
+        if record.is_attempt() && now.elapsed_since(&at) < inv.policy.per {
+            policy::record_attempt(&mut history, &at, &inv.policy);
+            history.escalated_at = None;
+        } else if record.decision == Decision::Escalated {
+            history.escalated_at = Some(at);
+        } else if record.decision == Decision::Reset {
+            history = History::default();
+        }
+    })?;
+    let warning = format!(
+        "rebuilt the restart window of {} from the audit log: {} attempt(s) in the last {}",
+        inv.name,
+        history.attempts.len(),
+        selfheal_core::duration::human(inv.policy.per)
     );
-    Ok(state)
+    Ok(seen.then_some((history, warning)))
 }

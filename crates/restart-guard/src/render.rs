@@ -3,26 +3,20 @@
 //! with `--format json` the report whose `details` is the audit record.
 
 use crate::audit::{Decision, Record};
-use crate::guard::Ctx;
+use crate::history::History;
 use crate::metrics::{self, View};
-use crate::store::GuardState;
-use selfheal_core::cli::OutputArgs;
 use selfheal_core::clock::Stamp;
 use selfheal_core::duration::human;
-use selfheal_core::{Format, Outcome, Report, Status};
+use selfheal_core::harness::Tool;
+use selfheal_core::{Report, Status};
 use std::time::Duration;
 
-pub const TOOL: &str = "restart-guard";
-pub const LABEL: &str = "RESTART";
-
-#[must_use]
-pub fn base_report() -> Report {
-    Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"))
-}
+/// restart-guard's name, label and version, stated once.
+pub const TOOL: Tool = selfheal_core::tool!("RESTART");
 
 /// Metrics worth a place in the one-line text output's perfdata; every
 /// metric still goes to `--format prom/json` and `--textfile`.
-const PERFDATA: [&str; 5] = [
+pub const PERFDATA: [&str; 5] = [
     "selfheal_restart_guard_restarts_in_window",
     "selfheal_restart_guard_unit_restarts_in_window",
     "selfheal_restart_guard_unit_nrestarts",
@@ -30,26 +24,15 @@ const PERFDATA: [&str; 5] = [
     "selfheal_restart_guard_backoff_seconds",
 ];
 
-/// Like `Outcome::from_report`, but the text line carries only the
-/// perfdata a human or Nagios needs, not every counter.
+/// An OK report with the short perfdata, for every subcommand.
 #[must_use]
-pub fn outcome(report: Report, output: &OutputArgs) -> Outcome {
-    let mut short = report.clone();
-    let mut outcome = Outcome::from_report(report, output);
-    if output.format == Format::Text {
-        short
-            .metrics
-            .retain(|f| PERFDATA.contains(&f.name.as_str()));
-        if outcome.code != short.exit_code() {
-            // The textfile could not be written: from_report said UNKNOWN.
-            short.status = short.status.worst(Status::Unknown);
-        }
-        outcome.stdout = short.to_text();
-    }
-    outcome
+pub fn report() -> Report {
+    let mut report = TOOL.report();
+    report.keep_perfdata(&PERFDATA);
+    report
 }
 
-/// The exit status of each decision (DESIGN.md's table).
+/// The exit status of each decision (the README's exit-code table).
 #[must_use]
 pub fn status_of(decision: Decision) -> Status {
     match decision {
@@ -64,13 +47,12 @@ pub fn status_of(decision: Decision) -> Status {
 /// The report for one invocation's decision.
 #[must_use]
 pub fn decision_report(
-    ctx: &Ctx,
     record: &Record,
-    state: &GuardState,
+    view: View,
     now: &Stamp,
     escalation: Option<String>,
 ) -> Report {
-    let mut report = base_report();
+    let mut report = report();
     report.status = status_of(record.decision);
     report.summary = summary(record, escalation.as_deref());
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(record) {
@@ -79,11 +61,6 @@ pub fn decision_report(
     if let Some(note) = escalation {
         report.details.insert("escalation".into(), note.into());
     }
-    let view = View {
-        name: ctx.name,
-        state,
-        policy: ctx.policy.clone(),
-    };
     report.metrics = metrics::families(&[view], now);
     report
 }
@@ -162,8 +139,8 @@ pub fn known_names(store: &selfheal_core::state::StateStore) -> String {
 
 /// "escalation sent 12m ago", for a held-budget run that did not escalate.
 #[must_use]
-pub fn escalated_ago(state: &GuardState, now: &Stamp) -> String {
-    state.escalated_at.as_ref().map_or_else(
+pub fn escalated_ago(history: &History, now: &Stamp) -> String {
+    history.escalated_at.as_ref().map_or_else(
         || "not escalated".into(),
         |at| format!("already escalated {} ago", human(now.elapsed_since(at))),
     )

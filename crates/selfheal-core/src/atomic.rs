@@ -80,6 +80,21 @@ fn kind_name(kind: fs::FileType) -> &'static str {
     }
 }
 
+/// When a replacement is on disk, and what a crash (power loss, not a
+/// killed process: the page cache survives that) can leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync the temp file, rename, fsync the directory: on disk on return,
+    /// and after a crash at any instant the old content or the new.
+    Atomic,
+    /// Rename, no sync: other processes see the new content at once; it
+    /// reaches the disk when the kernel writes it back. A crash may keep
+    /// the old content, or leave an empty or partial file where a
+    /// filesystem does not flush a file replaced by rename (ext4 does).
+    /// Only for a state a caller can rebuild from something durable.
+    Deferred,
+}
+
 /// Replaces `path` with `contents`: write a temp file, fsync it, set `mode`,
 /// rename it over `path`, fsync the directory. On any error the temp file is
 /// removed and `path` is untouched.
@@ -91,6 +106,25 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
 pub fn write_atomic_with(
     path: &Path,
     mode: u32,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    replace(path, mode, Durability::Atomic, fill)
+}
+
+/// Replaces `path` with `contents` through a temp file, as durable as asked.
+pub fn write_durably(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    durability: Durability,
+) -> io::Result<()> {
+    replace(path, mode, durability, |file| file.write_all(contents))
+}
+
+fn replace(
+    path: &Path,
+    mode: u32,
+    durability: Durability,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = parent_dir(path);
@@ -115,12 +149,15 @@ pub fn write_atomic_with(
         .set_permissions(Permissions::from_mode(mode))
         .map_err(|e| with_path(&e, "cannot set permissions on", temp.path()))?;
     fill(temp.as_file_mut()).map_err(|e| with_path(&e, "cannot write", temp.path()))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| with_path(&e, "cannot fsync", temp.path()))?;
+    let synced = durability == Durability::Atomic;
+    if synced {
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| with_path(&e, "cannot fsync", temp.path()))?;
+    }
     temp.persist(path)
         .map_err(|e| with_path(&e.error, "cannot rename a temp file over", path))?;
-    sync_dir(&dir)
+    if synced { sync_dir(&dir) } else { Ok(()) }
 }
 
 /// Makes a rename in `dir` durable.
@@ -222,6 +259,20 @@ mod tests {
         let err = open_regular(&link, fs::OpenOptions::new().read(true)).unwrap_err();
         assert!(err.to_string().contains("is a symlink"), "{err}");
         assert!(open_regular(&file, fs::OpenOptions::new().read(true)).is_ok());
+    }
+
+    #[test]
+    fn every_durability_replaces_the_content_and_leaves_no_temp_file() {
+        for durability in [Durability::Atomic, Durability::Deferred] {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("s.json");
+            write_durably(&target, b"old\n", 0o600, durability).unwrap();
+            write_durably(&target, b"new\n", 0o600, durability).unwrap();
+            assert_eq!(fs::read(&target).unwrap(), b"new\n", "{durability:?}");
+            assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+            let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! A piece lives here as soon as a second tool needs it, never copied.
 
 pub mod atomic;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod command;

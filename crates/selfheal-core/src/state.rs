@@ -312,9 +312,20 @@ impl StateLock {
 
     /// Atomically replaces the state (temp file, fsync, rename, fsync dir).
     pub fn save<T: Serialize>(&self, value: &T) -> io::Result<()> {
+        self.save_with(value, atomic::Durability::Atomic)
+    }
+
+    /// Replaces the state as durably as the caller needs (see
+    /// [`atomic::Durability`]: the weaker kinds are for a caller that can
+    /// rebuild a lost or damaged state from something durable).
+    pub fn save_with<T: Serialize>(
+        &self,
+        value: &T,
+        durability: atomic::Durability,
+    ) -> io::Result<()> {
         let mut json = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
         json.push(b'\n');
-        atomic::write_atomic(&self.path, &json, 0o644)
+        atomic::write_durably(&self.path, &json, 0o644, durability)
     }
 }
 

@@ -10,10 +10,11 @@
 //! starts again), so a decrease is a counter reset, counted like
 //! Prometheus' `increase()` does: the new value is the restarts since.
 
-use selfheal_core::cli::{OutputArgs, StateArgs};
+use crate::cli::LoopsArgs;
+use crate::render::{self, TOOL};
 use selfheal_core::clock::Stamp;
 use selfheal_core::command::{self, Spec};
-use selfheal_core::duration::{self, human};
+use selfheal_core::duration::human;
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 use selfheal_core::state::{LockWait, StateStore};
 use selfheal_core::{Outcome, Report, Status};
@@ -25,60 +26,6 @@ use std::time::Duration;
 pub const PID1_COMM: &str = "/proc/1/comm";
 /// Samples kept per unit at most (a sample a second for a day and more).
 const MAX_SAMPLES: usize = 100_000;
-
-#[derive(Debug, clap::Args)]
-pub struct LoopsArgs {
-    /// The systemd unit to watch, e.g. gateway.service
-    #[arg(long, env = "RESTART_GUARD_UNIT")]
-    pub unit: String,
-    /// CRITICAL when the unit restarted more than COUNT times in the last
-    /// DURATION
-    #[arg(
-        long,
-        value_name = "COUNT/DURATION",
-        default_value = "50/1h",
-        value_parser = parse_rate,
-        env = "RESTART_GUARD_LOOP_MAX"
-    )]
-    pub max: Rate,
-    /// WARNING above this many restarts in the same window [default: half of --max]
-    #[arg(long, value_name = "COUNT", env = "RESTART_GUARD_LOOP_WARN")]
-    pub warn: Option<u64>,
-    /// The systemctl to run (tests point this at a fake)
-    #[arg(
-        long,
-        hide = true,
-        default_value = "systemctl",
-        env = "SELFHEAL_SYSTEMCTL"
-    )]
-    pub systemctl: OsString,
-    #[command(flatten)]
-    pub state: StateArgs,
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
-/// `50/1h`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub count: u64,
-    pub per: Duration,
-}
-
-fn parse_rate(text: &str) -> Result<Rate, String> {
-    let (count, per) = text
-        .split_once('/')
-        .ok_or_else(|| format!("'{text}': write COUNT/DURATION, e.g. 50/1h"))?;
-    let count = count
-        .trim()
-        .parse()
-        .map_err(|e| format!("'{count}': {e}"))?;
-    let per = duration::parse(per)?;
-    if per.is_zero() {
-        return Err("the window must be longer than 0s".into());
-    }
-    Ok(Rate { count, per })
-}
 
 /// One reading of the counter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,22 +115,15 @@ pub fn prune(samples: &mut Vec<Sample>, now: &Stamp, window: Duration) {
 
 #[must_use]
 pub fn run(args: &LoopsArgs) -> Outcome {
-    let report = loops(args).unwrap_or_else(|err| {
-        selfheal_core::cli::unknown_report(crate::render::base_report(), &err)
-    });
-    crate::render::outcome(report, &args.output)
+    TOOL.run(&args.output, || loops(args))
 }
 
 fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
     let n_restarts = read_counter(args)?;
-    let dir = args
-        .state
-        .dir()
-        .join(crate::cli::STATE_SUBDIR)
-        .join("loops");
-    let store = StateStore::open(&dir)?;
+    let store = StateStore::open(&TOOL.state_dir(&args.state).join("loops"))?;
     let lock = store.lock(&args.unit, LockWait::Upto(Duration::from_secs(10)))?;
-    let mut state: LoopState = lock.load()?.into_option().unwrap_or_default();
+    let mut set_aside = render::report();
+    let mut state: LoopState = lock.load()?.or_default_warning(&mut set_aside);
     let now = Stamp::now();
     let first = state.samples.is_empty();
     state.samples.push(Sample {
@@ -193,7 +133,9 @@ fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
     let counted = count(&state.samples, &now, args.max.per);
     prune(&mut state.samples, &now, args.max.per);
     lock.save(&state)?;
-    Ok(report(args, n_restarts, counted, first))
+    let mut report = report(args, n_restarts, counted, first);
+    report.warnings = set_aside.warnings;
+    Ok(report)
 }
 
 /// Runs systemctl; no systemd, a failing systemctl or an unknown unit are
@@ -237,7 +179,7 @@ fn read_counter(opts: &LoopsArgs) -> anyhow::Result<u64> {
 }
 
 fn report(args: &LoopsArgs, n_restarts: u64, counted: Count, first: bool) -> Report {
-    let mut report = crate::render::base_report();
+    let mut report = render::report();
     (report.status, report.summary) = verdict(args, n_restarts, counted, first);
     let details = serde_json::json!({
         "unit": args.unit,

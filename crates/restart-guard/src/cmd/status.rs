@@ -11,54 +11,56 @@
 
 use crate::audit::Decision;
 use crate::cli::StatusArgs;
+use crate::history::History;
 use crate::metrics::{self, View};
 use crate::policy::{self, Policy, Verdict};
-use crate::render::{self, base_report};
-use crate::store::GuardState;
+use crate::render;
+use crate::render::TOOL;
 use selfheal_core::clock::Stamp;
 use selfheal_core::duration::human;
 use selfheal_core::state::StateStore;
 use selfheal_core::{Check, Outcome, Report, Status};
 use std::fmt::Write as _;
-use std::time::Duration;
 
 #[must_use]
 pub fn run(args: &StatusArgs) -> Outcome {
-    let report =
-        status(args).unwrap_or_else(|err| selfheal_core::cli::unknown_report(base_report(), &err));
-    crate::render::outcome(report, &args.output)
+    TOOL.run(&args.output, || status(args))
 }
 
 fn status(args: &StatusArgs) -> anyhow::Result<Report> {
-    let store = StateStore::open(&args.files.guard_dir())?;
+    let store = args.files.state_store()?;
     let names = match &args.name {
         Some(name) => vec![name.clone()],
         None => store.names()?,
     };
     let mut states = Vec::new();
     for name in names {
-        let state = store.peek::<GuardState>(&name)?.unwrap_or_default();
+        let state = store.peek::<History>(&name)?.unwrap_or_default();
         states.push((name, state));
     }
     let now = Stamp::now();
-    let mut report = base_report();
+    let mut report = render::report();
     let views: Vec<View> = states
         .iter()
-        .map(|(name, state)| View {
-            name,
-            state,
-            policy: policy_of(state),
+        .map(|(name, history)| {
+            let policy = Policy::of(history);
+            View {
+                name,
+                history,
+                judgement: policy::judge(history, &now, &policy),
+                policy,
+            }
         })
         .collect();
     let mut details = serde_json::Map::new();
     for view in &views {
-        report.check(check(view, &now));
+        report.check(check(view));
         details.insert(view.name.to_owned(), detail(view, &now));
     }
     report.details.insert("names".into(), details.into());
     report.summary = summary(&report, views.len());
     if let (Some(name), [(_, state)]) = (&args.name, states.as_slice())
-        && *state == GuardState::default()
+        && *state == History::default()
     {
         report.summary = unknown_name(&store, name);
     }
@@ -77,24 +79,10 @@ fn unknown_name(store: &StateStore, name: &str) -> String {
     )
 }
 
-/// The policy a name was last judged by (the defaults if it never was).
-fn policy_of(state: &GuardState) -> Policy {
-    state.policy.as_ref().map_or(
-        Policy {
-            max: 3,
-            per: Duration::from_secs(3600),
-            cooldown: Duration::from_secs(60),
-            backoff_max: None,
-            backoff_reset: Duration::from_secs(60),
-        },
-        crate::store::PolicySnapshot::policy,
-    )
-}
-
-fn check(view: &View, now: &Stamp) -> Check {
-    let d = policy::decide(view.state, now, &view.policy);
+fn check(view: &View) -> Check {
+    let d = &view.judgement;
     let left = view.policy.max.saturating_sub(d.in_window);
-    let (status, note) = judge(view.state, d.verdict);
+    let (status, note) = status_of(view.history, d.verdict);
     let mut text = format!(
         "{}/{} restarts in {} used, {left} left, next allowed {}{note}",
         d.in_window,
@@ -102,7 +90,7 @@ fn check(view: &View, now: &Stamp) -> Check {
         human(view.policy.per),
         render::wait_text(d.wait)
     );
-    if let Some(o) = &view.state.last_outcome {
+    if let Some(o) = &view.history.last_outcome {
         let (what, at) = (o.decision.as_str(), o.at.rfc3339());
         let _ = write!(text, "; last {what} at {at}: {}", o.outcome);
     }
@@ -111,7 +99,7 @@ fn check(view: &View, now: &Stamp) -> Check {
 
 /// The `details.names.<name>` object of `--format json`.
 fn detail(view: &View, now: &Stamp) -> serde_json::Value {
-    let d = policy::decide(view.state, now, &view.policy);
+    let d = &view.judgement;
     let next = now.unix_after(d.wait);
     serde_json::json!({
         "restarts_in_window": d.in_window,
@@ -121,13 +109,13 @@ fn detail(view: &View, now: &Stamp) -> serde_json::Value {
         "exhausted": d.verdict == Verdict::Budget,
         "next_allowed": selfheal_core::clock::rfc3339(next),
         "next_allowed_unix": next,
-        "in_progress": view.state.pending.is_some(),
-        "last_outcome": view.state.last_outcome,
+        "in_progress": view.history.pending.is_some(),
+        "last_outcome": view.history.last_outcome,
     })
 }
 
 /// CRITICAL when exhausted; WARNING while a restart runs or after a failed one.
-fn judge(state: &GuardState, verdict: Verdict) -> (Status, &'static str) {
+fn status_of(state: &History, verdict: Verdict) -> (Status, &'static str) {
     let failed = state
         .last_outcome
         .as_ref()

@@ -71,17 +71,3 @@ fn prune_keeps_one_sample_older_than_the_window() {
     prune(&mut s, &at(4000.0), Duration::from_secs(3600));
     assert_eq!(s.iter().map(|x| x.n_restarts).collect::<Vec<_>>(), [3, 4]);
 }
-
-#[test]
-fn rate_flag_parses() {
-    assert_eq!(
-        parse_rate("50/1h"),
-        Ok(Rate {
-            count: 50,
-            per: Duration::from_secs(3600)
-        })
-    );
-    assert!(parse_rate("50").is_err());
-    assert!(parse_rate("x/1h").is_err());
-    assert!(parse_rate("5/0s").is_err());
-}

@@ -2,34 +2,35 @@
 //! backoff streak and the escalation clock (counters stay), under the same
 //! lock as restarts, and writes a `reset` audit line.
 
-use crate::audit::{self, Decision, Record};
+use crate::audit::{Decision, Record};
 use crate::cli::ResetArgs;
-use crate::render::base_report;
-use crate::store::GuardState;
+use crate::history::History;
+use crate::intent;
+use crate::policy::{self, Policy};
+use crate::render;
+use crate::render::TOOL;
 use anyhow::Context as _;
 use selfheal_core::clock::Stamp;
-use selfheal_core::state::{Loaded, LockError, LockWait, StateStore};
+use selfheal_core::state::{LockError, LockWait};
 use selfheal_core::{Outcome, Report, Status};
 
 #[must_use]
 pub fn run(args: &ResetArgs) -> Outcome {
-    let report =
-        reset(args).unwrap_or_else(|err| selfheal_core::cli::unknown_report(base_report(), &err));
-    crate::render::outcome(report, &args.output)
+    TOOL.run(&args.output, || reset(args))
 }
 
 fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     selfheal_core::state::validate_name(&args.name).map_err(anyhow::Error::msg)?;
-    let store = StateStore::open(&args.files.guard_dir())?;
-    let mut report = base_report();
+    let store = args.files.state_store()?;
+    let mut report = render::report();
     // Checked before locking, so a typo leaves no lock, state or audit line.
     // A corrupt file is not "no state": the locked path sets it aside.
-    if matches!(store.peek::<GuardState>(&args.name), Ok(None)) {
+    if matches!(store.peek::<History>(&args.name), Ok(None)) {
         report.summary = format!(
             "nothing to reset: no state for {} in {} ({})",
             args.name,
             store.dir().display(),
-            crate::render::known_names(&store)
+            render::known_names(&store)
         );
         return Ok(report);
     }
@@ -45,17 +46,14 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
         }
         Err(LockError::Io(err)) => return Err(err.into()),
     };
-    let old: GuardState = match lock.load()? {
-        Loaded::Found(state) => state,
-        Loaded::Missing => GuardState::default(),
-        Loaded::SetAside { note } => {
-            report.warn(note);
-            GuardState::default()
-        }
-    };
+    let old: History = lock.load()?.or_default_warning(&mut report);
     let mut state = cleared(&old);
+    // Attempts begun stay counted, even when the state file was corrupt:
+    // else the last intent record would look like a lost attempt.
+    let begun = intent::read(&intent::path(&store, &args.name))?;
+    state.seq = state.seq.max(begun.map_or(0, |i| i.seq));
     let record = record(args, &Stamp::now(), &old, &state);
-    audit::append(&args.files.audit_path(), &record)?;
+    args.files.audit_log().append(&record)?;
     state.count(Decision::Reset);
     lock.save(&state)
         .context("audit line written but state not reset")?;
@@ -72,36 +70,29 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
 
 /// The state after a reset: history gone; counters, last outcome and a dead
 /// run's pending attempt (whose audit line the next run still owes) kept.
-fn cleared(old: &GuardState) -> GuardState {
-    GuardState {
+fn cleared(old: &History) -> History {
+    History {
         pending: old.pending.clone(),
+        seq: old.seq,
         totals: old.totals.clone(),
         policy: old.policy.clone(),
         last_outcome: old.last_outcome.clone(),
-        ..GuardState::default()
+        ..History::default()
     }
 }
 
-fn record(args: &ResetArgs, now: &Stamp, old: &GuardState, new: &GuardState) -> Record {
-    let policy = new.policy.as_ref();
-    Record {
-        time: now.rfc3339(),
-        unix: now.unix,
-        boot_id: now.boot_id.clone(),
-        uptime: now.uptime,
-        name: args.name.clone(),
-        decision: Decision::Reset,
-        reason: args.reason.clone(),
-        exit_status: None,
-        outcome: Some(format!("cleared {} attempt(s)", old.attempts.len())),
-        duration_seconds: None,
-        restarts_in_window: 0,
-        max: policy.map_or(0, |p| p.max),
-        window_seconds: policy.map_or(0.0, |p| p.per_seconds),
-        next_allowed: Some(now.rfc3339()),
-        next_allowed_unix: Some(now.unix),
-        command: None,
-        dry_run: false,
-        pid: std::process::id(),
-    }
+/// The `reset` line, with the window as the reset leaves it (empty,
+/// restarts allowed now).
+fn record(args: &ResetArgs, now: &Stamp, old: &History, new: &History) -> Record {
+    let policy = Policy::of(new);
+    let judgement = policy::judge(new, now, &policy);
+    let mut record = Record::new(
+        &args.name,
+        Decision::Reset,
+        now,
+        policy.window(&judgement, now),
+    );
+    record.reason.clone_from(&args.reason);
+    record.outcome = Some(format!("cleared {} attempt(s)", old.attempts.len()));
+    record
 }

@@ -1,39 +1,50 @@
-//! What restart-guard keeps per name in the shared state store
+//! A name's restart history, as restart-guard keeps it in its state store
 //! (`<state-dir>/restart-guard/<name>.json`, read-modify-written under
 //! `<name>.lock`). The subdirectory keeps it apart from other tools' state
 //! for the same name.
 //!
-//! Every field has a default, so a file written by an older version still
-//! loads. Stamps carry the boot id and boot time next to the wall clock; see
+//! Every field but `attempts` has a default, so a file written by an older
+//! version still loads. Stamps carry the boot id and boot time next to the wall clock; see
 //! `policy` for why.
 
 use crate::audit::Decision;
-use crate::policy::Policy;
 use selfheal_core::clock::Stamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Per-name history and counters.
+/// Per-name history and counters. `attempts` is required: a file without
+/// it (`{}`) is not a state with no attempts but a damaged one, set aside
+/// and rebuilt from the audit log, never a fresh budget.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GuardState {
+pub struct History {
     /// Attempts still inside the window, oldest first (at most `max`).
     pub attempts: Attempts,
     /// The latest attempt, kept even after it leaves the window.
+    #[serde(default)]
     pub last_attempt: Option<Stamp>,
     /// Attempts in the current backoff streak.
+    #[serde(default)]
     pub streak: u32,
     /// An attempt whose outcome was not recorded yet: if it is still here
     /// when the next run takes the lock, the run that made it died.
+    #[serde(default)]
     pub pending: Option<Pending>,
     /// When the notifier was last called in the current exhaustion.
+    #[serde(default)]
     pub escalated_at: Option<Stamp>,
     /// The last completed outcome (restarted, failed, verified, ...).
+    #[serde(default)]
     pub last_outcome: Option<LastOutcome>,
     /// The policy of the last decision, so `status` can report the budget.
+    #[serde(default)]
     pub policy: Option<PolicySnapshot>,
     /// Decisions ever made for this name, for the `_total` counters.
+    #[serde(default)]
     pub totals: BTreeMap<String, u64>,
+    /// Attempts ever begun: the number the last one's intent record bears
+    /// (see `intent`), so a load can tell whether this state knows it.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,32 +69,6 @@ pub struct PolicySnapshot {
     pub cooldown_seconds: f64,
     pub backoff_max_seconds: Option<f64>,
     pub backoff_reset_seconds: f64,
-}
-
-impl From<&Policy> for PolicySnapshot {
-    fn from(p: &Policy) -> Self {
-        PolicySnapshot {
-            max: p.max,
-            per_seconds: p.per.as_secs_f64(),
-            cooldown_seconds: p.cooldown.as_secs_f64(),
-            backoff_max_seconds: p.backoff_max.map(|d| d.as_secs_f64()),
-            backoff_reset_seconds: p.backoff_reset.as_secs_f64(),
-        }
-    }
-}
-
-impl PolicySnapshot {
-    #[must_use]
-    pub fn policy(&self) -> Policy {
-        let secs = |s: f64| std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
-        Policy {
-            max: self.max.max(1),
-            per: secs(self.per_seconds),
-            cooldown: secs(self.cooldown_seconds),
-            backoff_max: self.backoff_max_seconds.map(secs),
-            backoff_reset: secs(self.backoff_reset_seconds),
-        }
-    }
 }
 
 /// The window's attempts. Stored compactly, as `{"boots": [id, ...],
@@ -148,7 +133,7 @@ impl From<CompactStamps> for Attempts {
     }
 }
 
-impl GuardState {
+impl History {
     /// Counts one decision for the `decisions_total` counter.
     pub fn count(&mut self, decision: Decision) {
         *self.totals.entry(decision.as_str().to_owned()).or_default() += 1;
@@ -171,18 +156,18 @@ mod tests {
             boot_id: boot.into(),
             uptime,
         };
-        let state = GuardState {
+        let state = History {
             attempts: Attempts(vec![
                 stamp(1.0, "a", 10.0),
                 stamp(2.0, "a", 11.0),
                 stamp(3.0, "b", 1.0),
             ]),
-            ..GuardState::default()
+            ..History::default()
         };
         let json = serde_json::to_value(&state).unwrap();
         assert_eq!(json["attempts"]["boots"], serde_json::json!(["a", "b"]));
         assert_eq!(json["attempts"]["at"][2], serde_json::json!([3.0, 1.0, 1]));
-        let back: GuardState = serde_json::from_value(json).unwrap();
+        let back: History = serde_json::from_value(json).unwrap();
         assert_eq!(back, state);
     }
 }
