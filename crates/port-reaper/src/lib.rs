@@ -1,33 +1,83 @@
-//! `port-reaper`: Who holds this port? Free it (TERM, grace, KILL), only for processes you allow.
+//! `port-reaper`: who holds this port, and free it (TERM, grace, KILL) for
+//! the processes you allow, before a service starts.
 //!
-//! Not implemented yet: every run reports UNKNOWN (exit 3) with
-//! "not implemented yet", so nothing can mistake it for a passing check.
-//! The tool's design is in DESIGN.md; its work is an open issue.
+//! Sockets come from netlink sock_diag (the port filter runs in the kernel)
+//! or `/proc/net/{tcp,tcp6,udp,udp6}`; their holders from the
+//! `/proc/<pid>/fd` links, described from `/proc/<pid>/{stat,status,
+//! cmdline,exe,cgroup}` and `/etc/passwd`. Signals go through pidfds, every
+//! one into a JSONL audit log; PID 1, port-reaper itself, its ancestors and
+//! kernel threads are never signalled.
 
-use clap::Parser;
+pub mod allow;
+pub mod audit;
+pub mod bind;
+pub mod cgroup;
+pub mod cli;
+pub mod describe;
+pub mod discover;
+pub mod flow;
+pub mod holder;
+pub mod procnet;
+pub mod reap;
+pub mod render;
+pub mod settings;
+pub mod sockdiag;
+pub mod socket;
+pub mod target;
+pub mod tree;
+pub mod walk;
+
+pub use cli::Cli;
 use selfheal_core::Outcome;
-use selfheal_core::cli::{OutputArgs, not_implemented, not_implemented_help};
 
 pub const TOOL: &str = "port-reaper";
 pub const LABEL: &str = "PORT";
-
-#[derive(Debug, Parser)]
-#[command(
-    name = TOOL,
-    version,
-    about = "Who holds this port? Free it (TERM, grace, KILL), only for processes you allow.",
-    long_about = "Finds the processes that hold a TCP port and, for those matching the allow-filters you give, signals them through pidfds (TERM, a grace period, then KILL) so the service can start.\n\n\
-NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = not_implemented_help(TOOL)
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    not_implemented(TOOL, LABEL, env!("CARGO_PKG_VERSION"), &cli.output)
+    let settings = match settings::Settings::from_cli(cli) {
+        Ok(settings) => settings,
+        Err(message) => return usage_error(&message),
+    };
+    if let Some(path) = &cli.output.textfile
+        && let Err(err) = selfheal_core::textfile::check_target(path)
+    {
+        return usage_error(&format!(
+            "--textfile {}: {}",
+            path.display(),
+            textfile_problem(&err)
+        ));
+    }
+    let report = match flow::probe(&settings) {
+        Ok(report) => report,
+        Err(err) => selfheal_core::cli::unknown_report(
+            selfheal_core::Report::new(TOOL, LABEL, VERSION),
+            &err,
+        ),
+    };
+    Outcome::from_report(report, &cli.output)
+}
+
+fn textfile_problem(problem: &selfheal_core::textfile::TargetProblem) -> String {
+    use selfheal_core::textfile::TargetProblem;
+    match problem {
+        TargetProblem::IsDirectory => "is a directory: give a file path".into(),
+        TargetProblem::NoDirectory { dir, error } => {
+            format!("its directory {} is unusable: {error}", dir.display())
+        }
+        TargetProblem::NotWritable { dir, error } => {
+            format!("cannot write into {}: {error}", dir.display())
+        }
+    }
+}
+
+fn usage_error(message: &str) -> Outcome {
+    Outcome {
+        code: selfheal_core::cli::USAGE_EXIT,
+        stdout: String::new(),
+        stderr: format!("{TOOL}: {message}\n"),
+    }
 }
 
 #[cfg(test)]
