@@ -160,3 +160,40 @@ fn prom_output_and_textfile_pass_promtool() {
         .run()
         .expect_code(0);
 }
+
+#[test]
+fn without_permission_to_see_the_holder_it_is_unknown_not_free() {
+    let holders = Holders::start(&[]);
+    let port = holders.port.to_string();
+    // As nobody, root's /proc/<pid>/fd is unreadable: the socket is seen, its holder is not.
+    Cmd::new("setpriv")
+        .args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            BIN,
+            "--list",
+            &port,
+        ])
+        .run()
+        .expect_code(3)
+        .stdout_has("descriptors are unreadable: run as root");
+    Cmd::new("setpriv")
+        .args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            BIN,
+            "--any",
+            "--audit-log",
+            "/dev/null/x",
+            &port,
+        ])
+        .run()
+        .expect_code(3);
+    assert!(alive(holders.pid()));
+}

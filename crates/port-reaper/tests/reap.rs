@@ -189,3 +189,23 @@ fn an_unusable_audit_log_stops_the_run_before_any_signal() {
         .stdout_has("is a directory");
     assert!(alive(holders.pid()));
 }
+
+#[test]
+fn a_holder_whose_parent_is_a_supervisor_is_left_alone_unless_asked() {
+    let holders = Holders::start(&["--supervisor", "supervisord"]);
+    let (child, supervisor) = (holders.pids[0], holders.pids[1]);
+    let dir = tempdir().unwrap();
+    let port = holders.port.to_string();
+    reaper(dir.path())
+        .args(["--any", &port])
+        .run()
+        .expect_code(2)
+        .stdout_has(&format!("which supervisord (pid {supervisor}) would restart (use --stop-unit or --kill-supervised)"));
+    assert!(alive(child));
+    reaper(dir.path())
+        .args(["--any", "--kill-supervised", &port])
+        .run()
+        .expect_code(0);
+    assert!(!alive(child));
+    assert!(alive(supervisor), "only the holder is signalled");
+}

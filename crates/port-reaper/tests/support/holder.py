@@ -16,6 +16,7 @@ p.add_argument("--ignore-term", action="store_true")
 p.add_argument("--term-exits", action="store_true", help="handle TERM by exiting 0")
 p.add_argument("--orphan", action="store_true", help="fork a child holding the socket, then exit")
 p.add_argument("--child", action="store_true", help="fork a child that does not hold the socket")
+p.add_argument("--supervisor", metavar="COMM", help="name ourselves COMM; a child holds the socket")
 p.add_argument("--backend", action="store_true", help="accept one connection into a forked child")
 a = p.parse_args()
 
@@ -66,6 +67,17 @@ def fork_without_socket():
     os.read(r, 1)
     return child
 
+
+if a.supervisor:
+    import ctypes
+    ctypes.CDLL(None).prctl(15, a.supervisor.encode(), 0, 0, 0)  # PR_SET_NAME
+    child = os.fork()
+    if child == 0:
+        hold()
+    s.close()
+    pids = [child, os.getpid()]
+    announce()
+    hold()
 
 if a.child:
     child = fork_without_socket()
