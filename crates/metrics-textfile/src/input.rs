@@ -3,8 +3,8 @@
 
 use crate::Cli;
 use crate::outcome::Failure;
+use prom_exposition::{Problem, Rule, Severity};
 use selfheal_core::command::{self, Spec};
-use selfheal_core::exposition::{Problem, Rule, Severity};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::os::fd::AsFd;

@@ -3,7 +3,7 @@
 //!
 //! Input comes from stdin, from a command run without a shell (`-- CMD`),
 //! or from the JSON report of a selfheal tool (`--from json`). It is checked
-//! with [`selfheal_core::exposition`]: anything the collector would reject
+//! with [`prom_exposition`]: anything the collector would reject
 //! (parse errors, timestamps), drop silently (duplicate series) or misread
 //! (inconsistent histograms) stops the write, and the old file stays byte
 //! for byte. Valid text replaces the target through a temp file in the same
@@ -21,7 +21,6 @@ mod target;
 
 use clap::{ArgGroup, Parser, ValueEnum};
 use outcome::{Done, Failure};
-use selfheal_core::exposition;
 use selfheal_core::report::Format;
 use selfheal_core::textfile::{self, Options};
 use selfheal_core::{Outcome, duration, metrics};
@@ -57,14 +56,19 @@ accepted code: a producer that crashes half-way cannot leave a valid-looking pre
     after_help = "Exit codes: 0 written (or valid, with --check), 2 invalid or not written (the old file is \
 unchanged), 3 bad arguments.\n\n\
 Examples:\n  \
-metrics-textfile --output /var/lib/node_exporter/textfile/ollama.prom < metrics.prom\n  \
-metrics-textfile --output /var/lib/node_exporter/textfile/restart_guard.prom --accept-exit 0,1,2 -- restart-guard status --format prom\n  \
+metrics-textfile --output /var/lib/prometheus/node-exporter/ollama.prom \\\n      \
+< metrics.prom\n  \
+metrics-textfile --output /var/lib/prometheus/node-exporter/restart.prom \\\n      \
+--accept-exit 0,1,2 -- restart-guard status --format prom\n  \
 metrics-textfile --check < metrics.prom\n  \
-restart-guard status --format json | metrics-textfile --from json --label host=box1 --output restart_guard.prom",
+restart-guard status --format json | \\\n      \
+metrics-textfile --from json --label host=box1 --output restart.prom\n\n\
+The textfile directory above is Debian's (package prometheus-node-exporter); \
+others use /var/lib/node_exporter/textfile_collector.",
     group(ArgGroup::new("action").required(true).args(["output", "check"]))
 )]
 pub struct Cli {
-    /// File to replace atomically, e.g. /var/lib/node_exporter/textfile/ollama.prom
+    /// File to replace atomically, e.g. /var/lib/prometheus/node-exporter/ollama.prom
     #[arg(short, long, value_name = "FILE", env = "METRICS_TEXTFILE_OUTPUT")]
     pub output: Option<PathBuf>,
 
@@ -193,7 +197,7 @@ fn convert(cli: &Cli, text: String) -> Result<String, Failure> {
         Input::Json => json::to_text(&text, &cli.labels).map_err(Failure::NotWritten),
         Input::Prom if cli.labels.is_empty() => Ok(text),
         Input::Prom => {
-            relabel::relabel(&exposition::parse(&text), &cli.labels).map_err(Failure::Invalid)
+            relabel::relabel(&prom_exposition::parse(&text), &cli.labels).map_err(Failure::Invalid)
         }
     }
 }
@@ -225,7 +229,7 @@ fn empty() -> Failure {
 }
 
 fn check_only(text: &str, options: Options) -> Result<Done, Failure> {
-    let checked = exposition::check(text);
+    let checked = prom_exposition::check(text);
     if !checked.is_valid() {
         return Err(Failure::Invalid(checked.problems));
     }

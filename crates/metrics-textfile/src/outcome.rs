@@ -2,8 +2,8 @@
 //! then one line per problem; or the same as JSON or Prometheus text.
 
 use crate::{Cli, Input, LABEL, TOOL};
+use prom_exposition::{Problem, Severity};
 use selfheal_core::cli::USAGE_EXIT;
-use selfheal_core::exposition::{Problem, Severity};
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 use selfheal_core::{Check, Outcome, Report, Status};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! labels first. The text is re-rendered from the parsed families (HELP,
 //! TYPE, samples in family order); comments are not kept.
 
-use selfheal_core::exposition::{Parsed, Problem, Rule, Sample, Severity};
+use prom_exposition::{Parsed, Problem, Rule, Sample, Severity};
 use selfheal_core::metrics::{escape_label_value, format_value};
 use std::fmt::Write as _;
 
@@ -60,7 +60,7 @@ fn conflict(sample: &Sample<'_>, labels: &[(String, String)]) -> Option<Problem>
 #[cfg(test)]
 mod tests {
     use super::relabel;
-    use selfheal_core::exposition::parse;
+    use prom_exposition::parse;
 
     fn labels() -> Vec<(String, String)> {
         vec![("host".into(), "box\"1".into())]

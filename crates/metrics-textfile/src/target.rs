@@ -14,11 +14,9 @@ pub(crate) fn check(output: Option<&Path>) -> Result<(), Failure> {
         // An unwritable directory is left to the write itself, which reports
         // its exact error and keeps the old file.
         Ok(()) | Err(TargetProblem::NotWritable { .. }) => Ok(()),
-        Err(TargetProblem::IsDirectory) => Err(Failure::Usage(format!(
-            "--output {} is a directory: give the file to write in it, e.g. {}",
-            path.display(),
-            path.join("NAME.prom").display()
-        ))),
+        Err(problem @ (TargetProblem::IsDirectory | TargetProblem::NotRegular { .. })) => {
+            Err(Failure::Usage(problem.explain("--output", path)))
+        }
         // Not a usage error: the directory may be created later (a mount).
         Err(TargetProblem::NoDirectory { dir, .. }) => Err(Failure::NotWritten(format!(
             "directory {} does not exist (or is not a directory): create it, or fix --output",
@@ -29,13 +27,7 @@ pub(crate) fn check(output: Option<&Path>) -> Result<(), Failure> {
 
 /// A note for stderr when the collector would never read the file.
 pub(crate) fn note(path: &Path) -> Option<String> {
-    if path.extension().is_some_and(|e| e == "prom") {
-        return None;
-    }
-    Some(format!(
-        "note: {} does not end in .prom: node_exporter's textfile collector reads only *.prom files\n",
-        path.display()
-    ))
+    textfile::name_note(path).map(|note| format!("note: {note}\n"))
 }
 
 #[cfg(test)]

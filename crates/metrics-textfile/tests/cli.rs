@@ -266,7 +266,7 @@ fn a_directory_as_output_is_a_usage_error_before_the_producer_runs() {
             .args(["--", "sh", "-c", &script])
             .run()
             .expect_code(3)
-            .stderr_has("is a directory: give the file to write in it");
+            .stderr_has("is a directory: give a file name in it");
         assert!(!marker.exists(), "the producer ran");
     }
     Cmd::new(BIN)

@@ -23,7 +23,7 @@ Examples:
 #[derive(Debug, Parser)]
 #[allow(clippy::struct_excessive_bools)] // clap flags are bools
 #[command(
-    name = crate::TOOL,
+    name = crate::TOOL.name,
     version,
     about = "Who holds this port? Free it (TERM, grace, KILL), only for processes you allow.",
     long_about = "Finds the sockets on a port (TCP listeners by default) and the processes \

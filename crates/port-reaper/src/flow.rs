@@ -127,7 +127,7 @@ fn targets(s: &Settings, holders: &[Holder], verdicts: &mut [Verdict]) -> anyhow
             {
                 let reason = format!("descendant of a holder of port {port} (--tree)");
                 let mut line = Map::new();
-                line.insert("tool".into(), crate::TOOL.into());
+                line.insert("tool".into(), crate::TOOL.name.into());
                 line.insert("port".into(), port.clone().into());
                 line.insert("proto".into(), s.query.proto.as_str().into());
                 line.insert("pid".into(), stat.pid.into());

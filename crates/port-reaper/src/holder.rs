@@ -191,7 +191,15 @@ mod tests {
             own_unit: None,
         };
         let pid = child.id().cast_signed();
-        let holder = describe(&src, pid, vec![7]).unwrap();
+        // Until exec, the child is a copy of this test binary.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let holder = loop {
+            let holder = describe(&src, pid, vec![7]).unwrap();
+            if holder.cmdline == "sleep 60" || std::time::Instant::now() > deadline {
+                break holder;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(holder.comm, "sleep");

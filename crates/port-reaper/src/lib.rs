@@ -28,55 +28,15 @@ pub mod tree;
 pub mod walk;
 
 pub use cli::Cli;
-use selfheal_core::Outcome;
+use selfheal_core::{Outcome, Tool};
 
-pub const TOOL: &str = "port-reaper";
-pub const LABEL: &str = "PORT";
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const TOOL: Tool = selfheal_core::tool!("PORT");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    let settings = match settings::Settings::from_cli(cli) {
-        Ok(settings) => settings,
-        Err(message) => return usage_error(&message),
-    };
-    if let Some(path) = &cli.output.textfile
-        && let Err(err) = selfheal_core::textfile::check_target(path)
-    {
-        return usage_error(&format!(
-            "--textfile {}: {}",
-            path.display(),
-            textfile_problem(&err)
-        ));
-    }
-    let report = match flow::probe(&settings) {
-        Ok(report) => report,
-        Err(err) => selfheal_core::cli::unknown_report(
-            selfheal_core::Report::new(TOOL, LABEL, VERSION),
-            &err,
-        ),
-    };
-    Outcome::from_report(report, &cli.output)
-}
-
-fn textfile_problem(problem: &selfheal_core::textfile::TargetProblem) -> String {
-    use selfheal_core::textfile::TargetProblem;
-    match problem {
-        TargetProblem::IsDirectory => "is a directory: give a file path".into(),
-        TargetProblem::NoDirectory { dir, error } => {
-            format!("its directory {} is unusable: {error}", dir.display())
-        }
-        TargetProblem::NotWritable { dir, error } => {
-            format!("cannot write into {}: {error}", dir.display())
-        }
-    }
-}
-
-fn usage_error(message: &str) -> Outcome {
-    Outcome {
-        code: selfheal_core::cli::USAGE_EXIT,
-        stdout: String::new(),
-        stderr: format!("{TOOL}: {message}\n"),
+    match settings::Settings::from_cli(cli) {
+        Ok(settings) => TOOL.run(&cli.output, || flow::probe(&settings)),
+        Err(message) => TOOL.usage_error(message),
     }
 }
 

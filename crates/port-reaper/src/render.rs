@@ -8,13 +8,13 @@
 //! acting), `scan` {processes, unreadable, unreadable_pids, seconds},
 //! `free`, `bind_check`, `dry_run`, `audit_log`.
 
+use crate::TOOL;
 use crate::bind::Bind;
 use crate::describe as text;
 use crate::discover::Scan;
 use crate::holder::Holder;
 use crate::reap::{Done, Run, Verdict};
 use crate::settings::Settings;
-use crate::{LABEL, TOOL, VERSION};
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 use selfheal_core::{Check, Report, Status};
 use serde_json::{Value, json};
@@ -134,7 +134,7 @@ fn holder_actions(run: &Run<'_>) -> Vec<Value> {
 }
 
 fn base(s: &Settings) -> Report {
-    let mut report = Report::new(TOOL, LABEL, VERSION);
+    let mut report = TOOL.report();
     let q = &s.query;
     report
         .details
@@ -149,6 +149,12 @@ fn base(s: &Settings) -> Report {
     };
     report.details.insert("scope".into(), scope.into());
     report.details.insert("dry_run".into(), s.dry_run.into());
+    report.keep_perfdata(&[
+        "selfheal_port_reaper_port_held",
+        "selfheal_port_reaper_holders",
+        "selfheal_port_reaper_signals_sent",
+        "selfheal_port_reaper_scan_duration_seconds",
+    ]);
     report
 }
 

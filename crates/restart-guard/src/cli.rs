@@ -61,13 +61,13 @@ pub enum Command {
     #[command(
         after_help = "Exit codes: 0 every budget has room, 1 a last attempt failed or \
 a restart is in progress, 2 a budget is exhausted, 3 state unreadable or bad arguments.\n\n\
-Example:\n  restart-guard status --textfile /var/lib/node_exporter/restart_guard.prom"
+Example:\n  restart-guard status \\\n      --textfile /var/lib/prometheus/node-exporter/restart_guard.prom"
     )]
     Status(StatusArgs),
     /// Query the audit log; prints the matching JSON lines
     #[command(
         after_help = "Exit codes: 0 printed (maybe nothing matched), 3 log unreadable or \
-bad arguments.\n\nExample:\n  restart-guard audit --name ollama --since 1d --decision held-budget | jq .reason"
+bad arguments.\n\nExample:\n  restart-guard audit --name ollama --since 1d --decision held-budget \\\n      | jq .reason"
     )]
     Audit(AuditArgs),
     /// Clear a name's budget and backoff after a human fixed the cause (audited)

@@ -90,7 +90,12 @@ impl<'a> Ctx<'a> {
         Ok(match lock.load::<GuardState>()? {
             Loaded::Found(state) => state,
             Loaded::Missing => GuardState::default(),
-            Loaded::SetAside { .. } => recover::from_audit(self, &Stamp::now())?,
+            Loaded::SetAside { note } => {
+                // Library code never prints; until the report carries it, the
+                // note goes where the rebuild's own warning goes.
+                eprintln!("restart-guard: warning: {note}");
+                recover::from_audit(self, &Stamp::now())?
+            }
         })
     }
 

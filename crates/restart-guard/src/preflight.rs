@@ -4,9 +4,8 @@
 
 use crate::cli::{Argv, GuardArgs};
 use crate::exec;
-use anyhow::Context as _;
 use selfheal_core::cli::OutputArgs;
-use selfheal_core::textfile::{self, TargetProblem};
+use selfheal_core::textfile;
 use std::ffi::OsString;
 
 /// Every check, in the order a user would fix them.
@@ -66,21 +65,6 @@ fn textfile(output: &OutputArgs) -> anyhow::Result<()> {
     let Some(path) = &output.textfile else {
         return Ok(());
     };
-    match textfile::check_target(path) {
-        Ok(()) => Ok(()),
-        Err(TargetProblem::IsDirectory) => anyhow::bail!(
-            "--textfile {} is a directory: give a file name such as {}",
-            path.display(),
-            path.join("restart_guard.prom").display()
-        ),
-        Err(
-            TargetProblem::NoDirectory { dir, error } | TargetProblem::NotWritable { dir, error },
-        ) => Err(error).with_context(|| {
-            format!(
-                "--textfile {}: cannot write into {}; create the directory, fix its permissions or drop --textfile",
-                path.display(),
-                dir.display()
-            )
-        }),
-    }
+    textfile::check_target(path)
+        .map_err(|problem| anyhow::anyhow!(problem.explain("--textfile", path)))
 }

@@ -8,7 +8,7 @@ use crate::render::base_report;
 use crate::store::GuardState;
 use anyhow::Context as _;
 use selfheal_core::clock::Stamp;
-use selfheal_core::state::{LockError, LockWait, StateStore};
+use selfheal_core::state::{Loaded, LockError, LockWait, StateStore};
 use selfheal_core::{Outcome, Report, Status};
 
 #[must_use]
@@ -45,7 +45,14 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
         }
         Err(LockError::Io(err)) => return Err(err.into()),
     };
-    let old: GuardState = lock.load()?.into_option().unwrap_or_default();
+    let old: GuardState = match lock.load()? {
+        Loaded::Found(state) => state,
+        Loaded::Missing => GuardState::default(),
+        Loaded::SetAside { note } => {
+            report.warn(note);
+            GuardState::default()
+        }
+    };
     let mut state = cleared(&old);
     let record = record(args, &Stamp::now(), &old, &state);
     audit::append(&args.files.audit_path(), &record)?;

@@ -354,7 +354,7 @@ fn an_unwritable_textfile_stops_the_restart_before_cmd() {
             .args(counter(&count))
             .run()
             .expect_code(3)
-            .stdout_has(&format!("--textfile {textfile}: cannot write into"));
+            .stdout_has(&format!("--textfile {textfile}: directory"));
     }
     guard(dir.path())
         .args([
@@ -367,7 +367,7 @@ fn an_unwritable_textfile_stops_the_restart_before_cmd() {
         .args(counter(&count))
         .run()
         .expect_code(3)
-        .stdout_has("is a directory: give a file name such as");
+        .stdout_has("is a directory: give a file name in it");
     assert_eq!(
         lines(&count),
         0,

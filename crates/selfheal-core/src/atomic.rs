@@ -11,6 +11,75 @@ use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+/// Temp files are `.<target file name>.<6 random alphanumerics>.tmp`.
+const TEMP_RANDOM_LEN: usize = 6;
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Whether `candidate` is a temp file of [`write_atomic`] for the target
+/// file `target_name` — exactly, so the temp files of `a.json.json` are
+/// never taken for those of `a.json`.
+#[must_use]
+pub fn is_temp_of(candidate: &str, target_name: &str) -> bool {
+    candidate
+        .strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(target_name))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(|random| {
+            random.len() == TEMP_RANDOM_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+/// Opens an existing file only if it is a regular file, never following a
+/// symlink at `path` (one planted by a less privileged user in a shared
+/// directory) and never blocking on a FIFO. `ENOENT` comes back as is.
+pub fn open_regular(path: &Path, options: &mut fs::OpenOptions) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = options
+        .custom_flags(flags.bits().cast_signed())
+        .open(path)
+        .map_err(|e| refusal(&e, path))?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not a regular file ({}): refusing to use it; remove it or choose another path",
+                path.display(),
+                kind_name(kind)
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+/// ELOOP from `O_NOFOLLOW` means a symlink sits at the path: say so.
+fn refusal(err: &io::Error, path: &Path) -> io::Error {
+    if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        return io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a symlink: refusing to follow it in a state directory (someone may have planted it); remove it",
+                path.display()
+            ),
+        );
+    }
+    with_path(err, "cannot open", path)
+}
+
+fn kind_name(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    match () {
+        () if kind.is_dir() => "a directory",
+        () if kind.is_fifo() => "a FIFO",
+        () if kind.is_char_device() => "a character device",
+        () if kind.is_block_device() => "a block device",
+        () if kind.is_socket() => "a socket",
+        () => "a special file",
+    }
+}
+
 /// Replaces `path` with `contents`: write a temp file, fsync it, set `mode`,
 /// rename it over `path`, fsync the directory. On any error the temp file is
 /// removed and `path` is untouched.
@@ -36,7 +105,8 @@ pub fn write_atomic_with(
         .to_string_lossy();
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
+        .rand_bytes(TEMP_RANDOM_LEN)
+        .suffix(TEMP_SUFFIX)
         .permissions(Permissions::from_mode(mode))
         .tempfile_in(&dir)
         .map_err(|e| with_path(&e, "cannot create a temp file in", &dir))?;
@@ -76,11 +146,6 @@ pub fn with_path(err: &io::Error, doing: &str, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{doing} {}: {err}", path.display()))
 }
 
-/// Reads a whole file, with the path in the error.
-pub fn read_to_string(path: &Path) -> io::Result<String> {
-    fs::read_to_string(path).map_err(|e| with_path(&e, "cannot read", path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +179,49 @@ mod tests {
         assert!(err.to_string().contains("producer died"), "{err}");
         assert_eq!(fs::read(&target).unwrap(), b"old\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temp_names_match_only_their_own_target() {
+        assert!(is_temp_of(".a.json.Ab12xZ.tmp", "a.json"));
+        assert!(!is_temp_of(".a.json.json.Ab12xZ.tmp", "a.json"));
+        assert!(!is_temp_of(".a.json.Ab12x.tmp", "a.json"));
+        assert!(!is_temp_of("a.json.Ab12xZ.tmp", "a.json"));
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.json");
+        let err = write_atomic_with(&target, 0o644, |_| {
+            let names: Vec<String> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(names.len(), 1);
+            assert!(is_temp_of(&names[0], "a.json"), "{names:?}");
+            Err(io::Error::other("stop"))
+        });
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn open_regular_refuses_symlinks_and_fifos_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let err = open_regular(&fifo, fs::OpenOptions::new().read(true)).unwrap_err();
+        assert!(err.to_string().contains("a FIFO"), "{err}");
+        let file = dir.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let err = open_regular(&link, fs::OpenOptions::new().read(true)).unwrap_err();
+        assert!(err.to_string().contains("is a symlink"), "{err}");
+        assert!(open_regular(&file, fs::OpenOptions::new().read(true)).is_ok());
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! CRITICAL and could trigger a restart from a typo in a timer unit), and
 //! the outcome that `main` turns into output and an exit code.
 
+use crate::harness::Tool;
 use crate::report::{Format, Report};
 use crate::status::Status;
-use crate::textfile;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,23 +64,16 @@ impl Outcome {
         }
     }
 
-    /// Renders a report as `--format` asks and writes `--textfile` if given.
-    /// A textfile that cannot be written turns OK into UNKNOWN (metrics would
-    /// silently vanish) but never hides a WARNING or CRITICAL.
+    /// Renders a report as `--format` asks and writes `--textfile`, by the
+    /// harness's rules ([`crate::harness`]).
     #[must_use]
-    pub fn from_report(mut report: Report, output: &OutputArgs) -> Self {
-        let mut stderr = String::new();
-        if let Some(path) = &output.textfile
-            && let Err(err) = textfile::write(path, &report.to_prom(&[]))
-        {
-            stderr = format!("{}: textfile not written: {err}\n", report.tool);
-            report.status = report.status.worst(Status::Unknown);
-        }
-        Outcome {
-            code: report.exit_code(),
-            stdout: report.render(output.format),
-            stderr,
-        }
+    pub fn from_report(report: Report, output: &OutputArgs) -> Self {
+        let tool = Tool {
+            name: report.tool,
+            label: report.label,
+            version: report.version,
+        };
+        tool.finish(report, output)
     }
 
     /// Prints the outcome and returns the exit code. A closed stdout (`| head`)
@@ -121,37 +114,56 @@ pub fn not_implemented_help(tool: &str) -> String {
 /// What a tool that is not built yet does on every run: say so, as UNKNOWN
 /// (exit 3), in the format asked for, so nothing mistakes it for a pass.
 #[must_use]
-pub fn not_implemented(
-    tool: &'static str,
-    label: &'static str,
-    version: &'static str,
-    output: &OutputArgs,
-) -> Outcome {
-    let report = Report::new(tool, label, version);
-    let reason = anyhow::anyhow!(
-        "not implemented yet: {tool} is planned in DESIGN.md and tracked as an open issue"
-    );
-    Outcome::from_report(unknown_report(report, &reason), output)
+pub fn not_implemented(tool: &Tool, output: &OutputArgs) -> Outcome {
+    tool.run(output, || {
+        anyhow::bail!(
+            "not implemented yet: {} is planned and tracked as an open issue",
+            tool.name
+        )
+    })
 }
 
 /// Parses flags; `--help`/`--version` become an exit-0 outcome, every usage
-/// error an exit-3 outcome with clap's message on stderr.
+/// error an exit-3 outcome with clap's message on stderr. Environment
+/// variables behave as systemd users expect: `Environment=X=` (empty) means
+/// unset, and on/off flags take `1/0/yes/no/true/false/on/off`.
 pub fn parse<T: clap::Parser>(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
 ) -> Result<T, Outcome> {
-    T::try_parse_from(args).map_err(|err| {
-        use clap::error::ErrorKind;
-        match err.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                Outcome::new(0, err.render().to_string())
+    let command = with_env_rules(T::command());
+    command
+        .try_get_matches_from(args)
+        .and_then(|mut matches| T::from_arg_matches_mut(&mut matches))
+        .map_err(|err| {
+            use clap::error::ErrorKind;
+            match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    Outcome::new(0, err.render().to_string())
+                }
+                _ => Outcome {
+                    code: USAGE_EXIT,
+                    stdout: String::new(),
+                    stderr: err.render().to_string(),
+                },
             }
-            _ => Outcome {
-                code: USAGE_EXIT,
-                stdout: String::new(),
-                stderr: err.render().to_string(),
-            },
-        }
-    })
+        })
+}
+
+fn with_env_rules(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let empty = arg
+                .get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.is_empty());
+            let arg = if empty { arg.env(None) } else { arg };
+            if arg.get_env().is_some() && matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+                arg.value_parser(clap::builder::BoolishValueParser::new())
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(with_env_rules)
 }
 
 /// The whole of a tool's `main`: parse, run, print, exit.
@@ -190,29 +202,36 @@ mod tests {
     }
 
     #[test]
+    fn empty_environment_values_mean_unset_and_flags_take_yes_no() {
+        #[derive(Parser, Debug)]
+        struct EnvDemo {
+            #[arg(long, env = "SELFHEAL_TEST_ONLY_EMPTY")]
+            path: Option<String>,
+            #[arg(long, env = "SELFHEAL_TEST_ONLY_YES")]
+            dry_run: bool,
+            #[arg(long, env = "SELFHEAL_TEST_ONLY_ZERO")]
+            verbose: bool,
+        }
+        let vars = [
+            ("SELFHEAL_TEST_ONLY_EMPTY", ""),
+            ("SELFHEAL_TEST_ONLY_YES", "yes"),
+            ("SELFHEAL_TEST_ONLY_ZERO", "0"),
+        ];
+        let name = "cli::tests::empty_environment_values_mean_unset_and_flags_take_yes_no";
+        if !crate::testing::in_own_process(name, &vars) {
+            return;
+        }
+        let parsed = parse::<EnvDemo>(["demo"]).unwrap();
+        assert_eq!(parsed.path, None);
+        assert!(parsed.dry_run);
+        assert!(!parsed.verbose);
+    }
+
+    #[test]
     fn help_and_version_exit_0_on_stdout() {
         let help = parse::<Demo>(["demo", "--help"]).unwrap_err();
         assert_eq!(help.code, 0);
         assert!(help.stdout.contains("--textfile"), "{}", help.stdout);
         assert_eq!(parse::<Demo>(["demo", "--version"]).unwrap_err().code, 0);
-    }
-
-    #[test]
-    fn unwritable_textfile_turns_ok_into_unknown_but_keeps_critical() {
-        let output = OutputArgs {
-            format: Format::Text,
-            textfile: Some(PathBuf::from("/nonexistent-selfheal/x.prom")),
-        };
-        let report = Report::new("demo", "DEMO", "0");
-        let outcome = Outcome::from_report(report.clone(), &output);
-        assert_eq!(outcome.code, 3);
-        assert!(
-            outcome.stderr.contains("/nonexistent-selfheal"),
-            "{}",
-            outcome.stderr
-        );
-        let mut critical = report;
-        critical.status = Status::Critical;
-        assert_eq!(Outcome::from_report(critical, &output).code, 2);
     }
 }

@@ -7,6 +7,7 @@
 //! until EOF or the deadline, so a child that keeps the pipe open cannot
 //! hold us either.
 
+use crate::interrupt::Interrupts;
 use crate::process::{self, Process};
 use std::ffi::OsString;
 use std::io::{self, Read};
@@ -56,18 +57,27 @@ pub struct Finished {
     pub elapsed: Duration,
     /// The deadline it was given, for messages.
     pub timeout: Duration,
+    /// The stop signal we received while it ran; its group was stopped.
+    pub interrupted: Option<i32>,
 }
 
 impl Finished {
     #[must_use]
     pub fn timed_out(&self) -> bool {
-        self.status.is_none()
+        self.status.is_none() && self.interrupted.is_none()
     }
 
     /// `exit 0`, `exit 3`, `killed by signal 9`, or `timed out after 2m`.
     #[must_use]
     pub fn describe(&self) -> String {
         let limit = crate::duration::human(self.timeout);
+        if let Some(signal) = self.interrupted {
+            return format!(
+                "interrupted: we received {} after {}, and stopped its process group",
+                crate::interrupt::signal_name(signal),
+                crate::duration::human(self.elapsed)
+            );
+        }
         match (self.status, self.exited_holding_stdout) {
             (Some(status), _) => describe_status(status),
             (None, Some(leader)) => format!(
@@ -90,6 +100,17 @@ fn describe_status(status: ExitStatus) -> String {
 /// Runs `spec` to completion or its deadline. Errors only when the command
 /// cannot be started at all (not found, not executable).
 pub fn run(spec: &Spec) -> io::Result<Finished> {
+    run_watched(spec, None)
+}
+
+/// Like [`run`], but a stop signal noted by `interrupts` while the command
+/// runs stops its whole group (TERM, grace, KILL) at once; `interrupted`
+/// then says which signal, so the caller can record it before exiting.
+pub fn run_until_stopped(spec: &Spec, interrupts: &Interrupts) -> io::Result<Finished> {
+    run_watched(spec, Some(interrupts))
+}
+
+fn run_watched(spec: &Spec, interrupts: Option<&Interrupts>) -> io::Result<Finished> {
     let started = Instant::now();
     let deadline = started + spec.timeout;
     let (program, args) = spec
@@ -125,7 +146,7 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
         rx
     });
 
-    let status = wait_until(&mut child, &leader, deadline)?;
+    let (status, interrupted) = wait_until(&mut child, &leader, deadline, interrupts)?;
     let stdout = match (&reader, status) {
         (Some(rx), Some(_)) => {
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -148,24 +169,38 @@ pub fn run(spec: &Spec) -> io::Result<Finished> {
         stdout,
         elapsed: started.elapsed(),
         timeout: spec.timeout,
+        interrupted,
     })
 }
+
+/// How often a watched wait looks for a stop signal: the child's exit
+/// still wakes it at once (pidfd); a signal waits at most this long.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 fn wait_until(
     child: &mut std::process::Child,
     leader: &Process,
     deadline: Instant,
-) -> io::Result<Option<ExitStatus>> {
+    interrupts: Option<&Interrupts>,
+) -> io::Result<(Option<ExitStatus>, Option<i32>)> {
     loop {
         if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
+            return Ok((Some(status), None));
         }
-        if Instant::now() >= deadline {
-            return Ok(None);
+        if let Some(signal) = interrupts.and_then(Interrupts::received) {
+            return Ok((None, Some(signal)));
         }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok((None, None));
+        }
+        let slice = match interrupts {
+            Some(_) => deadline.min(now + SIGNAL_CHECK),
+            None => deadline,
+        };
         // Returns the instant the child exits, so a quick command (`true`,
         // a small `systemctl restart`) costs no sleep overshoot.
-        let _ = leader.wait_exit(deadline);
+        let _ = leader.wait_exit(slice);
     }
 }
 
@@ -245,6 +280,46 @@ mod tests {
         let done = run(&spec).unwrap();
         assert_eq!(done.describe(), "exit 0");
         assert!(done.stdout.is_empty());
+    }
+
+    #[test]
+    fn a_stop_signal_stops_the_whole_group_and_says_so() {
+        let name = "command::tests::a_stop_signal_stops_the_whole_group_and_says_so";
+        if !crate::testing::in_own_process(name, &[]) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 600 & echo $! > {}; wait", pidfile.display());
+        let interrupts = Interrupts::watch().unwrap();
+        let signaller = std::thread::spawn(move || {
+            while !pidfile.exists() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            signal_hook::low_level::raise(signal_hook::consts::SIGTERM).unwrap();
+            pidfile
+        });
+        let spec = Spec::new(argv(&["sh", "-c", &script]), Duration::from_secs(60));
+        let done = run_until_stopped(&spec, &interrupts).unwrap();
+        let pidfile = signaller.join().unwrap();
+        assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
+        assert!(!done.timed_out());
+        assert!(
+            done.describe()
+                .starts_with("interrupted: we received SIGTERM after"),
+            "{}",
+            done.describe()
+        );
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let stat = crate::procstat::read(std::path::Path::new("/proc"), pid);
+        assert!(
+            stat.is_err() || stat.unwrap().is_gone(),
+            "grandchild {pid} survived"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The contract every selfheal tool shares (see `DESIGN.md`): the status and
-//! exit-code model, the report rendered as one Nagios line, JSON or Prometheus
-//! text, flag durations, crash-safe file replacement, the locked per-name
-//! state store, the clock that survives wall-clock jumps, and process control
-//! that never signals a recycled pid.
+//! What every selfheal tool shares: the run harness a tool's domain code
+//! stands on, the status and exit-code model, the report rendered as one
+//! Nagios line, JSON or Prometheus text, flag durations, crash-safe file
+//! replacement, the locked per-name state store, the clock that survives
+//! wall-clock jumps, process control that never signals a recycled pid, and
+//! stopping children when told to stop.
 //!
 //! A piece lives here as soon as a second tool needs it, never copied.
 
@@ -11,7 +12,8 @@ pub mod cli;
 pub mod clock;
 pub mod command;
 pub mod duration;
-pub mod exposition;
+pub mod harness;
+pub mod interrupt;
 pub mod metrics;
 pub mod process;
 pub mod procstat;
@@ -20,6 +22,10 @@ pub mod state;
 pub mod status;
 pub mod textfile;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 pub use cli::Outcome;
+pub use harness::Tool;
 pub use report::{Check, Format, Report};
 pub use status::Status;

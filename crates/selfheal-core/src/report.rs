@@ -6,7 +6,8 @@
 //! `summary`, `checks` (`[{name, status, summary}]`), `metrics`
 //! (`[{name, type, unit, help, samples: [{labels: {..}, value}]}]`, where a
 //! non-finite value is the string `NaN`, `+Inf` or `-Inf`) and `details`
-//! (a tool-specific object, documented by each tool).
+//! (a tool-specific object, documented by each tool), `warnings` (strings:
+//! what the run noticed but did not judge, also printed once on stderr).
 
 use crate::metrics::{self, MetricFamily, Unit};
 use crate::status::Status;
@@ -56,6 +57,11 @@ pub struct Report {
     pub details: Map<String, Value>,
     /// Extra lines after the first in text output.
     pub detail_lines: Vec<String>,
+    /// Noticed but not judged (a state file set aside, a history rebuilt):
+    /// printed once on stderr and listed in JSON. Library code never prints.
+    pub warnings: Vec<String>,
+    /// When set, only these families appear in the text line's perfdata.
+    perfdata_only: Option<Vec<String>>,
 }
 
 impl Report {
@@ -71,7 +77,20 @@ impl Report {
             metrics: Vec::new(),
             details: Map::new(),
             detail_lines: Vec::new(),
+            warnings: Vec::new(),
+            perfdata_only: None,
         }
+    }
+
+    /// Records a warning for stderr and JSON `warnings`.
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(message.into());
+    }
+
+    /// Keeps the text line short: only these families go to its perfdata
+    /// (every family still goes to prom, json and `--textfile`).
+    pub fn keep_perfdata(&mut self, names: &[&str]) {
+        self.perfdata_only = Some(names.iter().map(|&n| n.to_owned()).collect());
     }
 
     /// Adds a check and folds its state into the report's.
@@ -121,6 +140,7 @@ impl Report {
             "summary": self.summary,
             "checks": self.checks,
             "metrics": self.metrics,
+            "warnings": self.warnings,
         });
         object["details"] = Value::Object(self.details.clone());
         let mut text = object.to_string();
@@ -139,7 +159,12 @@ impl Report {
     fn perfdata(&self) -> Vec<String> {
         let prefix = format!("selfheal_{}_", self.tool.replace('-', "_"));
         let mut out = Vec::new();
-        for family in &self.metrics {
+        let shown = |name: &String| {
+            self.perfdata_only
+                .as_ref()
+                .is_none_or(|only| only.contains(name))
+        };
+        for family in self.metrics.iter().filter(|f| shown(&f.name)) {
             let short = family.name.strip_prefix(&prefix).unwrap_or(&family.name);
             for sample in &family.samples {
                 let mut label = short.to_owned();
@@ -231,5 +256,18 @@ mod tests {
         assert_eq!(latency["samples"][0]["value"], 10.001);
         assert_eq!(value["metrics"][1]["samples"][0]["value"], "NaN");
         assert!(value["details"].is_object());
+        assert_eq!(value["warnings"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn perfdata_can_be_narrowed_without_dropping_metrics() {
+        let mut report = sample_report();
+        report.keep_perfdata(&["selfheal_ollama_frozen_check_vram_used_ratio"]);
+        assert!(
+            report.to_text().ends_with("| vram_used_ratio=U;;;\n"),
+            "{}",
+            report.to_text()
+        );
+        assert!(report.to_prom(&[]).contains("latency_seconds"));
     }
 }

@@ -5,7 +5,12 @@
 //! file is replaced by rename, so a lock on its inode would be held on a file
 //! that no longer has a name while a second writer locks the new one.
 //! A state file that does not parse is renamed `<name>.json.corrupt-<unix>`
-//! and reported; the caller then starts from empty state, knowingly.
+//! (never over an earlier one) and reported; the caller then starts from
+//! empty state, knowingly.
+//!
+//! State directories may be writable by a less privileged user, so no file
+//! in one is opened through a symlink, and only regular files are read:
+//! a planted link or FIFO is refused with a message naming it.
 
 use crate::atomic::{self, with_path};
 use serde::Serialize;
@@ -15,7 +20,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Where state lives when `--state-dir` is not given (see DESIGN.md).
+/// Where state lives when `--state-dir` is not given: systemd's
+/// `$STATE_DIRECTORY`, else /var/lib/selfheal as root, else the XDG state home.
 #[must_use]
 pub fn default_dir() -> PathBuf {
     default_dir_from(
@@ -126,12 +132,11 @@ impl StateStore {
         validate_name(name)
             .map_err(|e| LockError::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
         let lock_path = self.dir.join(format!("{name}.lock"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| LockError::Io(with_path(&e, "cannot open lock file", &lock_path)))?;
+        let file = atomic::open_regular(
+            &lock_path,
+            OpenOptions::new().create(true).truncate(false).write(true),
+        )
+        .map_err(LockError::Io)?;
         acquire(&file, wait).map_err(|e| match e {
             LockError::Io(io) => LockError::Io(with_path(&io, "cannot lock", &lock_path)),
             busy @ LockError::Busy => busy,
@@ -147,14 +152,13 @@ impl StateStore {
     /// the temp file behind. Only the lock holder writes a name's state, so
     /// under the lock every such file is stale.
     fn remove_stale_temp_files(&self, name: &str) {
-        let prefix = format!(".{name}.json.");
+        let target = format!("{name}.json");
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
         };
         for entry in entries.flatten() {
             let file_name = entry.file_name();
-            let file_name = file_name.to_string_lossy();
-            if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+            if atomic::is_temp_of(&file_name.to_string_lossy(), &target) {
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -181,17 +185,74 @@ impl StateStore {
     pub fn peek<T: DeserializeOwned>(&self, name: &str) -> io::Result<Option<T>> {
         validate_name(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let path = self.state_path(name);
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        match read_state_file(&path)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("state file {} is corrupt: {e}", path.display()),
                 )
             }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(with_path(&e, "cannot read state file", &path)),
+            None => Ok(None),
         }
     }
+}
+
+/// Largest state file read: state is small; a huge file is not ours.
+const MAX_STATE_BYTES: u64 = 64 << 20;
+
+/// The bytes of a state file, `None` if there is none; refuses symlinks,
+/// non-regular files and files too large to be state.
+fn read_state_file(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let file = match atomic::open_regular(path, OpenOptions::new().read(true)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_STATE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| with_path(&e, "cannot read state file", path))?;
+    if bytes.len() as u64 > MAX_STATE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "state file {} is larger than {} MiB: not a selfheal state file; move it away",
+                path.display(),
+                MAX_STATE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// Renames a corrupt file to `<path>.corrupt-<unix>` (then `-2`, `-3`, ...),
+/// never replacing an earlier one: each corruption is evidence.
+fn set_aside(path: &Path) -> io::Result<PathBuf> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for attempt in 1..=1000 {
+        let suffix = if attempt == 1 {
+            String::new()
+        } else {
+            format!("-{attempt}")
+        };
+        let aside = PathBuf::from(format!("{}.corrupt-{unix}{suffix}", path.display()));
+        match renameat_with(CWD, path, CWD, &aside, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(aside),
+            Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => {
+                let e = io::Error::from_raw_os_error(e.raw_os_error());
+                return Err(with_path(&e, "cannot set aside corrupt state file", path));
+            }
+        }
+    }
+    Err(io::Error::other(format!(
+        "cannot set aside {}: 1000 corrupt copies from this second already exist",
+        path.display()
+    )))
 }
 
 fn acquire(file: &File, wait: LockWait) -> Result<(), LockError> {
@@ -223,40 +284,30 @@ pub struct StateLock {
 }
 
 impl StateLock {
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The current state, `None` when there is none yet. A file that does
-    /// not parse is set aside as `*.corrupt-<unix>`, reported on stderr, and
-    /// read as `None`; the returned note says where it went.
+    /// not parse is set aside as `*.corrupt-<unix>` and read as
+    /// [`Loaded::SetAside`], whose note the caller passes on to the user.
     pub fn load<T: DeserializeOwned>(&self) -> io::Result<Loaded<T>> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::Missing),
-            Err(e) => return Err(with_path(&e, "cannot read state file", &self.path)),
+        let Some(bytes) = read_state_file(&self.path)? else {
+            return Ok(Loaded::Missing);
         };
         match serde_json::from_slice(&bytes) {
             Ok(value) => Ok(Loaded::Found(value)),
-            Err(parse_error) => {
-                let unix = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                let aside = PathBuf::from(format!("{}.corrupt-{unix}", self.path.display()));
-                fs::rename(&self.path, &aside).map_err(|e| {
-                    with_path(&e, "cannot set aside corrupt state file", &self.path)
-                })?;
-                atomic::sync_dir(&atomic::parent_dir(&self.path))?;
-                let note = format!(
-                    "state file {} was corrupt ({parse_error}); moved it to {} and started from empty state",
-                    self.path.display(),
-                    aside.display()
-                );
-                eprintln!("warning: {note}");
-                Ok(Loaded::SetAside { note })
-            }
+            Err(parse_error) => self.set_aside(&parse_error),
         }
+    }
+
+    /// Sets the state file aside as corrupt, for a reason of the caller's
+    /// (a file that parses but misses what the tool requires is corrupt too).
+    pub fn set_aside<T>(&self, why: &dyn std::fmt::Display) -> io::Result<Loaded<T>> {
+        let aside = set_aside(&self.path)?;
+        atomic::sync_dir(&atomic::parent_dir(&self.path))?;
+        let note = format!(
+            "state file {} was corrupt ({why}); moved it to {} and started from empty state",
+            self.path.display(),
+            aside.display()
+        );
+        Ok(Loaded::SetAside { note })
     }
 
     /// Atomically replaces the state (temp file, fsync, rename, fsync dir).
@@ -276,6 +327,21 @@ pub enum Loaded<T> {
     SetAside {
         note: String,
     },
+}
+
+impl<T: Default> Loaded<T> {
+    /// The state to work from, with a set-aside file's note passed on to the
+    /// user as a warning of `report` (library code never prints).
+    pub fn or_default_warning(self, report: &mut crate::Report) -> T {
+        match self {
+            Loaded::Found(value) => value,
+            Loaded::Missing => T::default(),
+            Loaded::SetAside { note } => {
+                report.warn(note);
+                T::default()
+            }
+        }
+    }
 }
 
 impl<T> Loaded<T> {
@@ -359,6 +425,84 @@ mod tests {
             .collect();
         assert_eq!(aside.len(), 1);
         assert_eq!(fs::read(dir.path().join(&aside[0])).unwrap(), b"{\"torn");
+    }
+
+    #[test]
+    fn corruptions_in_one_second_each_keep_their_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let lock = store.lock("svc", LockWait::No).unwrap();
+        for torn in ["{1", "{2", "{3"] {
+            fs::write(store.state_path("svc"), torn).unwrap();
+            assert!(matches!(
+                lock.load::<u32>().unwrap(),
+                Loaded::SetAside { .. }
+            ));
+        }
+        let mut kept: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.contains(".corrupt-"))
+            .map(|n| fs::read_to_string(dir.path().join(n)).unwrap())
+            .collect();
+        kept.sort();
+        assert_eq!(kept, ["{1", "{2", "{3"]);
+    }
+
+    #[test]
+    fn temp_files_of_a_longer_name_survive_the_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let theirs = dir.path().join(".a.json.json.Ab12xZ.tmp");
+        let ours = dir.path().join(".a.json.Cd34yW.tmp");
+        fs::write(&theirs, "in flight").unwrap();
+        fs::write(&ours, "stale").unwrap();
+        drop(store.lock("a", LockWait::No).unwrap());
+        assert!(
+            theirs.exists(),
+            "the cleanup of `a` removed a temp file of `a.json`"
+        );
+        assert!(!ours.exists());
+    }
+
+    #[test]
+    fn planted_symlinks_and_fifos_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("svc.lock")).unwrap();
+        let Err(LockError::Io(err)) = store.lock("svc", LockWait::No) else {
+            panic!("a symlinked lock file was followed");
+        };
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(!elsewhere.exists());
+        std::os::unix::fs::symlink("/etc/hostname", store.state_path("other")).unwrap();
+        let err = store.peek::<serde_json::Value>("other").unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            store.state_path("fifo"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let lock = store.lock("fifo", LockWait::No).unwrap();
+        let err = lock.load::<u32>().unwrap_err();
+        drop(lock);
+        fs::write(store.state_path("torn"), "{").unwrap();
+        let mut report = crate::Report::new("t", "T", "0");
+        let lock = store.lock("torn", LockWait::No).unwrap();
+        assert_eq!(
+            lock.load::<u32>().unwrap().or_default_warning(&mut report),
+            0
+        );
+        assert!(
+            report.warnings[0].contains("was corrupt"),
+            "{:?}",
+            report.warnings
+        );
+        assert!(err.to_string().contains("a FIFO"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! Writing Prometheus text for node_exporter's textfile collector: the one
 //! writer behind `metrics-textfile` and every probe's `--textfile`.
 //!
-//! The text is validated first (see [`crate::exposition`]): a file the
+//! The text is validated first (see [`prom_exposition`]): a file the
 //! collector would reject, or whose series it would drop, is never written,
 //! and the previous file stays as it was. Then it replaces the target
 //! atomically (temp file in the same directory, not ending in `.prom`,
 //! fsync, rename, fsync of the directory).
 
 use crate::atomic;
-use crate::exposition::{self, Problem};
+use prom_exposition::{self as exposition, Problem};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -115,6 +115,14 @@ pub fn write_with(path: &Path, text: &str, options: &Options) -> Result<Written,
     if checked.series() == 0 && !options.allow_empty {
         return Err(Error::Empty);
     }
+    // Checked again at write time: the path may have changed since the
+    // up-front check, and a FIFO or device must never be replaced.
+    if let Err(problem @ TargetProblem::NotRegular { .. }) = check_target(path) {
+        return Err(Error::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            problem.explain("the textfile", path),
+        )));
+    }
     atomic::write_atomic(path, text.as_bytes(), options.mode)?;
     Ok(Written {
         families: checked.family_count(),
@@ -134,6 +142,63 @@ pub enum TargetProblem {
     /// Its directory exists but this process cannot create files in it
     /// (permissions, a read-only filesystem).
     NotWritable { dir: PathBuf, error: io::Error },
+    /// Something other than a regular file is there (a FIFO, a device
+    /// node, a socket): replacing it could turn `/dev/null` into a file.
+    NotRegular { kind: &'static str },
+}
+
+impl TargetProblem {
+    /// The message for a user, naming the flag and the path, and the fix.
+    #[must_use]
+    pub fn explain(&self, flag: &str, path: &Path) -> String {
+        let shown = path.display();
+        match self {
+            TargetProblem::IsDirectory => format!(
+                "{flag} {shown} is a directory: give a file name in it, such as {}",
+                path.join("NAME.prom").display()
+            ),
+            TargetProblem::NoDirectory { dir, error } => format!(
+                "{flag} {shown}: directory {} is missing or not a directory ({error}): create it or fix the path",
+                dir.display()
+            ),
+            TargetProblem::NotWritable { dir, error } => format!(
+                "{flag} {shown}: cannot create files in {} ({error}): fix its permissions or choose another path",
+                dir.display()
+            ),
+            TargetProblem::NotRegular { kind } => format!(
+                "{flag} {shown} is a {kind}, not a regular file: refusing to replace it; choose a path for a .prom file"
+            ),
+        }
+    }
+}
+
+/// A note when the collector would never read the file: it reads `*.prom` only.
+#[must_use]
+pub fn name_note(path: &Path) -> Option<String> {
+    if path.extension().is_some_and(|e| e == "prom") {
+        return None;
+    }
+    Some(format!(
+        "{} does not end in .prom: node_exporter's textfile collector reads only *.prom files",
+        path.display()
+    ))
+}
+
+/// What is at `path` now, if it must not be replaced. A symlink is
+/// replaced itself (its target is left alone), so only what it points to
+/// matters when that is something other than a regular file.
+fn not_regular(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let kind = meta.file_type();
+    match () {
+        () if kind.is_file() || kind.is_dir() => None,
+        () if kind.is_fifo() => Some("FIFO"),
+        () if kind.is_char_device() => Some("character device"),
+        () if kind.is_block_device() => Some("block device"),
+        () if kind.is_socket() => Some("socket"),
+        () => Some("special file"),
+    }
 }
 
 /// Checks that `path` could be written, without writing anything: tools
@@ -143,6 +208,9 @@ pub fn check_target(path: &Path) -> Result<(), TargetProblem> {
     use rustix::fs::{Access, access};
     if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.is_dir() {
         return Err(TargetProblem::IsDirectory);
+    }
+    if let Some(kind) = not_regular(path) {
+        return Err(TargetProblem::NotRegular { kind });
     }
     let dir = atomic::parent_dir(path);
     match std::fs::metadata(&dir) {
@@ -220,5 +288,46 @@ mod tests {
             Err(TargetProblem::NoDirectory { .. })
         ));
         assert!(check_target(&dir.path().join("x.prom")).is_ok());
+    }
+
+    #[test]
+    fn a_fifo_or_a_symlink_to_one_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.prom");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let link = dir.path().join("link.prom");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for path in [&fifo, &link] {
+            let problem = check_target(path).unwrap_err();
+            assert!(
+                problem.explain("--textfile", path).contains("is a FIFO"),
+                "{problem:?}"
+            );
+            let err = write(path, GOOD).unwrap_err();
+            assert!(err.to_string().contains("FIFO"), "{err}");
+        }
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+            &fs::metadata(&fifo).unwrap().file_type()
+        ));
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn a_symlink_to_a_regular_file_is_replaced_and_its_target_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.prom");
+        fs::write(&target, "old").unwrap();
+        let link = dir.path().join("x.prom");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write(&link, GOOD).unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "old");
+        assert_eq!(fs::read_to_string(&link).unwrap(), GOOD);
     }
 }

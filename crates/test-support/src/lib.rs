@@ -6,6 +6,7 @@
 #![allow(clippy::must_use_candidate, clippy::return_self_not_must_use)]
 
 pub mod contract;
+pub mod node_exporter;
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! Cases where the Go parser (node_exporter 1.5, promtool 2.42) reads a
 //! text differently from how it looks; each was checked against the real
-//! tools and is pinned in metrics-textfile's conformance corpus too.
+//! tools and is pinned in this crate's conformance corpus too.
 
 use super::tests::{errors, problems};
 use super::*;

@@ -1,5 +1,5 @@
 //! Each test is one rule, on text small enough to read; the conformance
-//! corpus in metrics-textfile checks the same verdicts against the real
+//! corpus (tests/corpus) checks the same verdicts against the real
 //! promtool and node_exporter.
 
 use super::*;

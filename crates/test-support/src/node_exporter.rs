@@ -1,7 +1,7 @@
 //! The real node_exporter, textfile collector only, on a loopback port of
 //! its own; killed on Drop.
 
-use selfheal_test_support::{ChildGuard, Cmd, TempDir, require};
+use crate::{ChildGuard, Cmd, TempDir, require};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -19,7 +19,7 @@ impl NodeExporter {
     /// Starts on a free port, retrying when another process takes it first.
     pub fn start() -> Self {
         require(NODE_EXPORTER, "prometheus-node-exporter");
-        let mut dir = selfheal_test_support::tempdir().expect("tempdir");
+        let mut dir = crate::tempdir().expect("tempdir");
         for _ in 0..5 {
             let port = free_port();
             let child = Cmd::new(NODE_EXPORTER)

@@ -1,0 +1,278 @@
+//! The run harness every tool stands on: a tool's domain code returns a
+//! `Result<Report>`, and this turns it into the [`Outcome`] `main` prints,
+//! the same way for every tool.
+//!
+//! - `--textfile` is checked before the tool acts (a bad path is found
+//!   before a restart or a kill, not after) and written after it.
+//! - An error becomes UNKNOWN (exit 3) with its message as the summary.
+//! - UNKNOWN never writes the textfile: the previous file stays, so its age
+//!   is what a "selfheal is not reporting" alert sees, instead of every
+//!   series vanishing and every alert built on them resolving.
+//! - A failed textfile write turns OK into UNKNOWN and the summary says
+//!   so; WARNING and CRITICAL stay as they are.
+//! - Report warnings are printed once on stderr.
+
+use crate::Outcome;
+use crate::cli::{OutputArgs, StateArgs, USAGE_EXIT};
+use crate::report::Report;
+use crate::state::StateStore;
+use crate::status::Status;
+use crate::textfile;
+use std::fmt::{Display, Write as _};
+use std::path::{Path, PathBuf};
+
+/// A tool's identity, stated once: `pub const TOOL: Tool = selfheal_core::tool!("GPU");`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tool {
+    /// Binary name, e.g. `gpu-probe`; also its state folder's name.
+    pub name: &'static str,
+    /// Upper-case word that starts the text line, e.g. `GPU`.
+    pub label: &'static str,
+    pub version: &'static str,
+}
+
+/// A [`Tool`] named and versioned from the calling crate's Cargo.toml.
+#[macro_export]
+macro_rules! tool {
+    ($label:expr) => {
+        $crate::harness::Tool {
+            name: env!("CARGO_PKG_NAME"),
+            label: $label,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    };
+}
+
+impl Tool {
+    /// An OK report with nothing in it yet, named for this tool.
+    #[must_use]
+    pub fn report(&self) -> Report {
+        Report::new(self.name, self.label, self.version)
+    }
+
+    /// `<state-dir>/<tool>/`: each tool keeps its own folder, so two tools
+    /// watching `ollama` never read each other's state.
+    #[must_use]
+    pub fn state_dir(&self, state: &StateArgs) -> PathBuf {
+        state.dir().join(self.name)
+    }
+
+    /// The state store in [`Tool::state_dir`], created on first use.
+    pub fn state_store(&self, state: &StateArgs) -> std::io::Result<StateStore> {
+        StateStore::open(&self.state_dir(state))
+    }
+
+    /// Bad arguments found after parsing: exit 3, the message on stderr.
+    #[must_use]
+    pub fn usage_error(&self, message: impl Display) -> Outcome {
+        Outcome {
+            code: USAGE_EXIT,
+            stdout: String::new(),
+            stderr: format!("{}: {message}\n", self.name),
+        }
+    }
+
+    /// The report for "could not tell": UNKNOWN, the error as summary.
+    #[must_use]
+    pub fn unknown(&self, err: &anyhow::Error) -> Report {
+        let mut report = self.report();
+        report.status = Status::Unknown;
+        report.summary = format!("{err:#}");
+        report
+    }
+
+    /// The whole of a tool's `run()`: see the module documentation.
+    pub fn run(
+        &self,
+        output: &OutputArgs,
+        body: impl FnOnce() -> anyhow::Result<Report>,
+    ) -> Outcome {
+        if let Some(path) = &output.textfile
+            && let Err(problem) = textfile::check_target(path)
+        {
+            let err = anyhow::anyhow!(problem.explain("--textfile", path));
+            return self.finish(self.unknown(&err), output);
+        }
+        let report = body().unwrap_or_else(|err| self.unknown(&err));
+        self.finish(report, output)
+    }
+
+    /// Writes the textfile (unless UNKNOWN) and renders the report.
+    #[must_use]
+    pub fn finish(&self, mut report: Report, output: &OutputArgs) -> Outcome {
+        if let Some(path) = &output.textfile {
+            write_textfile(&mut report, path);
+        }
+        let mut stderr = String::new();
+        for warning in &report.warnings {
+            let _ = writeln!(stderr, "{}: warning: {warning}", self.name);
+        }
+        Outcome {
+            code: report.exit_code(),
+            stdout: report.render(output.format),
+            stderr,
+        }
+    }
+}
+
+fn write_textfile(report: &mut Report, path: &Path) {
+    if report.status == Status::Unknown {
+        report.warn(format!(
+            "{} left as it was: this run could not tell (its age shows selfheal is not reporting)",
+            path.display()
+        ));
+        return;
+    }
+    if let Some(note) = textfile::name_note(path) {
+        report.warn(note);
+    }
+    if let Err(err) = textfile::write(path, &report.to_prom(&[])) {
+        report.warn(format!("textfile {} not written: {err}", path.display()));
+        if report.status == Status::Ok {
+            report.status = Status::Unknown;
+            report.summary = format!(
+                "{} (but the textfile {} could not be written: {err})",
+                report.summary,
+                path.display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Check;
+    use crate::report::Format;
+    use std::fs;
+
+    const DEMO: Tool = Tool {
+        name: "demo-tool",
+        label: "DEMO",
+        version: "1.0",
+    };
+
+    fn output(format: Format, textfile: Option<PathBuf>) -> OutputArgs {
+        OutputArgs { format, textfile }
+    }
+
+    fn ok_report() -> Report {
+        let mut report = DEMO.report();
+        report.summary = "all fine".into();
+        report.metrics.push(
+            crate::metrics::MetricFamily::new(
+                "selfheal_demo_tool_up",
+                crate::metrics::MetricKind::Gauge,
+                crate::metrics::Unit::Count,
+                "Up.",
+            )
+            .with(&[], 1.0),
+        );
+        report
+    }
+
+    #[test]
+    fn an_error_becomes_unknown_with_its_message() {
+        let outcome = DEMO.run(&output(Format::Text, None), || {
+            Err(anyhow::anyhow!("cannot read /x").context("probing"))
+        });
+        assert_eq!(outcome.code, 3);
+        assert_eq!(outcome.stdout, "DEMO UNKNOWN - probing: cannot read /x\n");
+    }
+
+    #[test]
+    fn unknown_keeps_the_previous_textfile_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.prom");
+        let out = output(Format::Text, Some(path.clone()));
+        assert_eq!(DEMO.run(&out, || Ok(ok_report())).code, 0);
+        let before = fs::read_to_string(&path).unwrap();
+        assert!(before.contains("selfheal_demo_tool_up 1"), "{before}");
+        let outcome = DEMO.run(&out, || anyhow::bail!("cannot tell"));
+        assert_eq!(outcome.code, 3);
+        assert_eq!(fs::read_to_string(&path).unwrap(), before);
+        assert!(
+            outcome.stderr.contains("left as it was"),
+            "{}",
+            outcome.stderr
+        );
+    }
+
+    #[test]
+    fn a_bad_textfile_is_refused_before_the_tool_acts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut acted = false;
+        let outcome = DEMO.run(&output(Format::Text, Some(dir.path().into())), || {
+            acted = true;
+            Ok(ok_report())
+        });
+        assert!(!acted);
+        assert_eq!(outcome.code, 3);
+        assert!(
+            outcome.stdout.contains("is a directory"),
+            "{}",
+            outcome.stdout
+        );
+    }
+
+    #[test]
+    fn a_failed_write_turns_ok_into_unknown_and_the_line_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.prom");
+        let out = output(Format::Text, Some(path.clone()));
+        let outcome = DEMO.run(&out, || {
+            // The directory vanishes after the up-front check.
+            fs::remove_dir(dir.path()).unwrap();
+            Ok(ok_report())
+        });
+        assert_eq!(outcome.code, 3);
+        assert!(
+            outcome
+                .stdout
+                .starts_with("DEMO UNKNOWN - all fine (but the textfile"),
+            "{}",
+            outcome.stdout
+        );
+        let mut critical = ok_report();
+        critical.check(Check::new("x", Status::Critical, "down"));
+        assert_eq!(DEMO.finish(critical, &out).code, 2);
+    }
+
+    #[test]
+    fn warnings_print_once_and_a_non_prom_name_gets_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = output(Format::Json, Some(dir.path().join("demo.txt")));
+        let outcome = DEMO.run(&out, || {
+            let mut report = ok_report();
+            report.warn("state set aside");
+            Ok(report)
+        });
+        assert_eq!(outcome.code, 0);
+        assert_eq!(outcome.stderr.matches("state set aside").count(), 1);
+        assert!(outcome.stderr.contains("*.prom"), "{}", outcome.stderr);
+        let json: serde_json::Value = serde_json::from_str(&outcome.stdout).unwrap();
+        assert_eq!(json["warnings"][0], "state set aside");
+    }
+
+    #[test]
+    fn usage_errors_exit_3_on_stderr_only() {
+        let outcome = DEMO.usage_error("--gpu 9: no such GPU");
+        assert_eq!((outcome.code, outcome.stdout.as_str()), (3, ""));
+        assert_eq!(outcome.stderr, "demo-tool: --gpu 9: no such GPU\n");
+    }
+
+    #[test]
+    fn the_macro_takes_name_and_version_from_cargo() {
+        let tool = crate::tool!("CORE");
+        assert_eq!(
+            (tool.name, tool.version),
+            ("selfheal-core", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(
+            DEMO.state_dir(&StateArgs {
+                state_dir: Some("/s".into())
+            }),
+            Path::new("/s/demo-tool")
+        );
+    }
+}
