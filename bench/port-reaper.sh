@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: finding who holds a TCP port on a busy host, port-reaper --list
-# against fuser, lsof and ss -p (and killport where installed), in one
-# hyperfine run, plus peak RSS.
+# against fuser, lsof and ss -p (and killport where installed), in one run
+# of interleaved rounds, with CPU time and peak RSS.
 #
 # Load (bounded, loopback only, removed by the trap): PROCS sleep processes
 # (default 2000), each holding SOCKETS_PER listening sockets (default 10) on
@@ -30,14 +30,12 @@ need() { # command, Debian package
         exit 3
     fi
 }
-need hyperfine hyperfine
 need jq jq
-need bc bc
+[ -x /usr/bin/time ] || need /usr/bin/time time
 need python3 python3
 need fuser psmisc
 need lsof lsof
 need ss iproute2
-[ -x /usr/bin/time ] || need /usr/bin/time time
 
 cargo build --release -p port-reaper >&2
 reaper=$PWD/target/release/port-reaper
@@ -122,20 +120,53 @@ printf '  ss -p        %s\n' "$(ss -Htlnp "sport = :$port" | grep -o 'pid=[0-9]*
 printf '  fuser        %s\n' "$(fuser -n tcp "$port" 2>/dev/null | tr -s ' ' '\n' | grep . | sort -n | paste -sd, -)"
 printf '  lsof         %s\n' "$(lsof -t -iTCP:"$port" -sTCP:LISTEN | sort -n | paste -sd, -)"
 
-peers=(-n 'ss -p' "ss -Htlnp 'sport = :$port'"
-    -n 'fuser' "fuser -n tcp $port"
-    -n 'lsof' "lsof -t -iTCP:$port -sTCP:LISTEN"
-    -n 'ss (socket only, no -p)' "ss -Htln 'sport = :$port'")
-if command -v killport >/dev/null && killport --help 2>&1 | grep -q -- '--dry-run'; then
-    peers+=(-n 'killport --dry-run' "killport --dry-run $port")
-fi
-hyperfine -N -i --warmup 3 --runs "$runs" --export-json "$work/times.json" \
-    -n 'port-reaper --list' "$reaper --list $port" \
-    -n 'port-reaper --list --source proc' "$reaper --list --source proc $port" \
-    "${peers[@]}" >&2
+# Commands take turns, round after round, so a machine whose load drifts
+# (other jobs on the same cores) slows every command alike; each round's
+# ratio to port-reaper is taken pair by pair. Wall and CPU time come from
+# wait4(2) on each run. Peak RSS is measured apart, with GNU time: a child
+# of python would count python's own memory from before its exec.
+{
+    printf 'port-reaper --list\t%s --list %s\n' "$reaper" "$port"
+    printf 'port-reaper --list --source proc\t%s --list --source proc %s\n' "$reaper" "$port"
+    printf "ss -p\tss -Htlnp 'sport = :%s'\n" "$port"
+    printf 'fuser\tfuser -n tcp %s\n' "$port"
+    printf 'lsof\tlsof -t -iTCP:%s -sTCP:LISTEN\n' "$port"
+    printf "ss (socket only, no -p)\tss -Htln 'sport = :%s'\n" "$port"
+    if command -v killport >/dev/null && killport --help 2>&1 | grep -q -- '--dry-run'; then
+        printf 'killport --dry-run\tkillport --dry-run %s\n' "$port"
+    fi
+} >"$work/commands"
 
-# The largest max RSS (KiB) of 5 runs, as /usr/bin/time reports it.
-peak() {
+python3 - "$work/commands" "$runs" <<'PY'
+import os, shlex, statistics, subprocess, sys, time
+
+commands = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+runs, warmup = int(sys.argv[2]), 3
+wall = {name: [] for name, _ in commands}
+cpu = {name: [] for name, _ in commands}
+for round_ in range(warmup + runs):
+    for name, line in commands:
+        start = time.perf_counter()
+        child = subprocess.Popen(shlex.split(line), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(child.pid, 0)
+        took = time.perf_counter() - start
+        if round_ >= warmup:
+            wall[name].append(took)
+            cpu[name].append(usage.ru_utime + usage.ru_stime)
+
+ours = "port-reaper --list"
+print(f"\nmedians of {runs} interleaved rounds:")
+print(f"  {'command':34} {'wall':>9} {'cpu':>9} {'vs port-reaper':>15}")
+for name, _ in commands:
+    paired = statistics.median(w / o for w, o in zip(wall[name], wall[ours]))
+    print(f"  {name:34} {statistics.median(wall[name]) * 1000:7.1f}ms {statistics.median(cpu[name]) * 1000:7.1f}ms"
+          f" {paired:14.2f}x")
+ratio = statistics.median(o / s for o, s in zip(wall[ours], wall["ss -p"]))
+cpu_ratio = statistics.median(cpu[ours]) / statistics.median(cpu["ss -p"])
+print(f"target: port-reaper wall <= 0.5 x ss -p: {ratio:.2f}x (cpu {cpu_ratio:.2f}x) -> {'met' if ratio <= 0.5 else 'NOT met'}")
+PY
+
+peak() { # the largest max RSS (KiB) of 5 runs, as GNU time reports it
     local most=0 kib
     for _ in 1 2 3 4 5; do
         /usr/bin/time -o "$work/rss" -f '%M' "$@" >/dev/null 2>&1 || true
@@ -146,17 +177,10 @@ peak() {
 }
 rss_reaper=$(peak "$reaper" --list "$port")
 rss_ss=$(peak ss -Htlnp "sport = :$port")
-
-echo
-echo "medians of $runs runs ($tasks processes, $fds descriptors, $tcp TCP sockets):"
-jq -r '.results[] | "\(.command)\t\(.median * 1000)"' "$work/times.json" >"$work/medians"
-ours=$(awk -F'\t' '$1 == "port-reaper --list" {print $2}' "$work/medians")
-ss_p=$(awk -F'\t' '$1 == "ss -p" {print $2}' "$work/medians")
-while IFS=$'\t' read -r name ms; do
-    printf '  %-34s %8.1f ms  %6.2fx port-reaper\n' "$name" "$ms" "$(echo "$ms / $ours" | bc -l)"
-done <"$work/medians"
-echo "peak RSS: port-reaper --list $((rss_reaper / 1024)).$(((rss_reaper % 1024) * 10 / 1024)) MiB ($rss_reaper KiB), ss -p $rss_ss KiB"
-ratio=$(echo "$ours / $ss_p" | bc -l)
-printf 'target: port-reaper <= 0.5 x ss -p: %.2f x -> %s; peak RSS < 8 MiB: %s\n' "$ratio" \
-    "$(echo "$ratio <= 0.5" | bc -l | sed 's/1/met/;s/0/NOT met/')" \
-    "$([ "$rss_reaper" -lt 8192 ] && echo met || echo 'NOT met')"
+rss_fuser=$(peak fuser -n tcp "$port")
+echo "peak RSS: port-reaper --list $rss_reaper KiB, ss -p $rss_ss KiB, fuser $rss_fuser KiB"
+if [ "$rss_reaper" -lt 8192 ]; then
+    echo "target: peak RSS < 8 MiB (8192 KiB) -> met"
+else
+    echo "target: peak RSS < 8 MiB (8192 KiB) -> NOT met"
+fi

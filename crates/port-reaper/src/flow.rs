@@ -77,7 +77,7 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
     let stops = stop_units(s, &units, audit.as_mut())?;
     let done: Vec<Done> = reap::terminate(&processes, &fields, s.grace, audit.as_mut())
         .context("cannot write the audit log")?;
-    let after = settle(s)?;
+    let after = settle(s, &processes, !stops.is_empty())?;
     let bind = s
         .bind_check
         .then(|| bind::bind_check(&s.query.target, s.query.proto));
@@ -178,13 +178,15 @@ fn stop_units(
     Ok(results)
 }
 
-/// Looks again until no socket is left or [`SETTLE`] passes (a socket
-/// closes as its last holder exits; a stopped unit may take a moment).
-fn settle(s: &Settings) -> anyhow::Result<Scan> {
+/// Looks again, waiting up to [`SETTLE`] while sockets remain and what
+/// this run acted on may still be going (a stopped unit's processes, a
+/// target not yet reaped): a holder it left alone is not waited for.
+fn settle(s: &Settings, targets: &[Process], stopped_units: bool) -> anyhow::Result<Scan> {
     let deadline = Instant::now() + SETTLE;
     loop {
         let (sockets, _) = discover::sockets(&s.proc_root, &s.query)?;
-        if sockets.is_empty() || Instant::now() >= deadline {
+        let pending = stopped_units || targets.iter().any(Process::is_running);
+        if sockets.is_empty() || !pending || Instant::now() >= deadline {
             return scan(s);
         }
         std::thread::sleep(Duration::from_millis(20));

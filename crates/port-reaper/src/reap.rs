@@ -177,7 +177,7 @@ pub fn stop_unit(unit: &str, user: Option<u32>, timeout: Duration) -> Result<Str
 #[must_use]
 pub fn audit_fields(holder: &Holder, port: &str, proto: &str, why: &str) -> Map<String, Value> {
     let value = json!({
-        "tool": "port-reaper",
+        "tool": crate::TOOL.name,
         "port": port,
         "proto": proto,
         "pid": holder.pid,
