@@ -123,6 +123,10 @@ fn targets(s: &Settings, holders: &[Holder], verdicts: &mut [Verdict]) -> anyhow
     }
     if s.tree && !roots.is_empty() {
         for stat in tree::descendants(&s.proc_root, &roots).context("cannot list descendants")? {
+            // A descendant that holds the port itself keeps its own verdict.
+            if holders.iter().any(|h| h.pid == stat.pid) {
+                continue;
+            }
             if let Ok(process) = Process::open_target(&s.proc_root, stat.pid, Some(stat.starttime))
             {
                 let reason = format!("descendant of a holder of port {port} (--tree)");

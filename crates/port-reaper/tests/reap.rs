@@ -142,6 +142,29 @@ fn tree_also_signals_the_holders_descendants() {
 }
 
 #[test]
+fn tree_never_overrides_a_descendant_holders_own_verdict() {
+    let holders = Holders::start(&["--child-holds-as", "stranger"]);
+    let (parent, child) = (holders.pids[0], holders.pids[1]);
+    let dir = tempdir().unwrap();
+    reaper(dir.path())
+        .args([
+            "--only-comm",
+            "^python3$",
+            "--tree",
+            &holders.port.to_string(),
+        ])
+        .run()
+        .expect_code(2)
+        .stdout_has(&format!("pid {child} (stranger, user root"))
+        .stdout_has("which --only-comm ^python3$ does not allow");
+    assert!(!alive(parent));
+    assert!(
+        alive(child),
+        "the non-matching descendant holder is left alone"
+    );
+}
+
+#[test]
 fn without_tree_a_child_that_holds_nothing_is_not_touched() {
     let holders = Holders::start(&["--child"]);
     let child = holders.pids[1];

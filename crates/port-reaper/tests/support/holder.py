@@ -17,6 +17,7 @@ p.add_argument("--term-exits", action="store_true", help="handle TERM by exiting
 p.add_argument("--orphan", action="store_true", help="fork a child holding the socket, then exit")
 p.add_argument("--child", action="store_true", help="fork a child that does not hold the socket")
 p.add_argument("--supervisor", metavar="COMM", help="name ourselves COMM; a child holds the socket")
+p.add_argument("--child-holds-as", metavar="COMM", help="a child named COMM holds the socket too")
 p.add_argument("--backend", action="store_true", help="accept one connection into a forked child")
 a = p.parse_args()
 
@@ -77,6 +78,18 @@ if a.supervisor:
     s.close()
     pids = [child, os.getpid()]
     announce()
+    hold()
+
+if a.child_holds_as:
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        import ctypes
+        ctypes.CDLL(None).prctl(15, a.child_holds_as.encode(), 0, 0, 0)  # PR_SET_NAME
+        os.write(w, b"x")
+        hold()
+    os.read(r, 1)
+    announce([child])
     hold()
 
 if a.child:
