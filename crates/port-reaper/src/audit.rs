@@ -1,5 +1,5 @@
 //! The JSONL audit log: one line per signal sent (and per unit stopped,
-//! and per target's ending), appended before the run reports.
+//! and per target's ending), appended as it happens.
 //!
 //! Same rules as restart-guard's log: opened without following a symlink
 //! (`O_NOFOLLOW`) and without blocking on a FIFO, refused unless it is a
@@ -7,7 +7,7 @@
 //! descriptor (concurrent runs never interleave) and fsynced.
 //! (Kept here until selfheal-core has the shared audit log.)
 
-use serde_json::{Map, Value};
+use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -16,64 +16,37 @@ use std::path::{Path, PathBuf};
 /// File name inside the state directory.
 pub const DEFAULT_FILE: &str = "port-reaper.audit.jsonl";
 
-#[derive(Debug)]
+/// The log at a path. Same calls as selfheal-core's shared audit log, so
+/// port-reaper can switch to it by changing one import.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditLog {
-    file: File,
     path: PathBuf,
 }
 
 impl AuditLog {
-    /// Opens (creating, mode 0640) the log at `path`. Refuses a symlink, a
-    /// FIFO, a device or a directory there, naming what it found.
-    pub fn open(path: &Path) -> io::Result<AuditLog> {
-        let created = match std::fs::symlink_metadata(path) {
-            Ok(meta) => {
-                refuse_unless_regular(path, meta.file_type())?;
-                false
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
-            Err(e) => return Err(e),
-        };
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o640)
-            .custom_flags(open_flags())
-            .open(path)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot open audit log {}: {e}", path.display()),
-                )
-            })?;
-        // Checked again on the descriptor: the path may have changed meanwhile.
-        refuse_unless_regular(path, file.metadata()?.file_type())?;
-        if created && let Some(dir) = path.parent() {
-            // The new name must survive a crash as well as the line.
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            File::open(dir).and_then(|d| d.sync_all())?;
-        }
-        Ok(AuditLog {
-            file,
-            path: path.to_owned(),
-        })
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        AuditLog { path: path.into() }
     }
 
-    /// Appends `record` (plus the time and our pid) as one line, durably.
-    pub fn append(&mut self, mut record: Map<String, Value>) -> io::Result<()> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        record.insert("time".into(), selfheal_core::clock::rfc3339(now).into());
-        record.insert("unix".into(), ((now * 1000.0).round() / 1000.0).into());
-        record.insert("by_pid".into(), std::process::id().into());
-        let mut line = Value::Object(record).to_string();
-        line.push('\n');
-        let written = self.file.write(line.as_bytes())?;
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Fails unless the log can be appended to; creates it if missing,
+    /// writes nothing. Checked before acting, so nothing goes unrecorded.
+    pub fn check_writable(&self) -> io::Result<()> {
+        open_append(&self.path).map(drop)
+    }
+
+    /// Appends `record` as one line; returns once the line is on disk.
+    pub fn append<T: Serialize>(&self, record: &T) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let mut file = open_append(&self.path)?;
+        // One write(2) on an O_APPEND descriptor lands whole at the end.
+        let written = file.write(&line)?;
         if written != line.len() {
             return Err(io::Error::other(format!(
                 "audit log {}: short write ({written} of {} bytes)",
@@ -81,13 +54,45 @@ impl AuditLog {
                 line.len()
             )));
         }
-        self.file.sync_data()
+        file.sync_data()
     }
+}
 
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
+/// Opens (creating, mode 0640) for appending. Refuses a symlink, a FIFO, a
+/// device or a directory there, naming what it found.
+fn open_append(path: &Path) -> io::Result<File> {
+    let created = match std::fs::symlink_metadata(path) {
+        Ok(meta) => {
+            refuse_unless_regular(path, meta.file_type())?;
+            false
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+        Err(e) => return Err(e),
+    };
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .custom_flags(open_flags())
+        .open(path)
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot open audit log {}: {e}", path.display()),
+            )
+        })?;
+    // Checked again on the descriptor: the path may have changed meanwhile.
+    refuse_unless_regular(path, file.metadata()?.file_type())?;
+    if created && let Some(dir) = path.parent() {
+        // The new name must survive a crash as well as the line.
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        File::open(dir).and_then(|d| d.sync_all())?;
     }
+    Ok(file)
 }
 
 fn refuse_unless_regular(path: &Path, kind: std::fs::FileType) -> io::Result<()> {
@@ -121,22 +126,23 @@ fn open_flags() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn record(signal: &str) -> Map<String, Value> {
-        json!({"event": "signal", "signal": signal})
-            .as_object()
-            .unwrap()
-            .clone()
-    }
+    use serde_json::{Value, json};
 
     #[test]
     fn appends_one_json_line_per_record() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
-        let mut log = AuditLog::open(&path).unwrap();
-        log.append(record("TERM")).unwrap();
-        log.append(record("KILL")).unwrap();
+        let log = AuditLog::new(&path);
+        log.check_writable().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "",
+            "a check writes nothing"
+        );
+        log.append(&json!({"event": "signal", "signal": "TERM"}))
+            .unwrap();
+        log.append(&json!({"event": "signal", "signal": "KILL"}))
+            .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<Value> = text
             .lines()
@@ -144,7 +150,6 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1]["signal"], "KILL");
-        assert!(lines[0]["time"].as_str().unwrap().ends_with('Z'));
     }
 
     #[test]
@@ -154,12 +159,8 @@ mod tests {
         std::fs::write(&real, "").unwrap();
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert!(
-            AuditLog::open(&link)
-                .unwrap_err()
-                .to_string()
-                .contains("symlink")
-        );
+        let err = AuditLog::new(&link).check_writable().unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
         let fifo = dir.path().join("fifo");
         rustix::fs::mknodat(
             rustix::fs::CWD,
@@ -169,12 +170,9 @@ mod tests {
             0,
         )
         .unwrap();
-        assert!(
-            AuditLog::open(&fifo)
-                .unwrap_err()
-                .to_string()
-                .contains("FIFO")
-        );
-        assert!(AuditLog::open(dir.path()).is_err());
+        let err = AuditLog::new(&fifo).check_writable().unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        let err = AuditLog::new(dir.path()).append(&json!({})).unwrap_err();
+        assert!(err.to_string().contains("directory"), "{err}");
     }
 }

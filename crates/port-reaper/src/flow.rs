@@ -69,13 +69,16 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
         .zip(&verdicts)
         .filter_map(|(h, v)| matches!(v, Verdict::StopUnit(_)).then_some(h))
         .collect();
-    let mut audit = if processes.is_empty() && units.is_empty() {
+    let audit = if processes.is_empty() && units.is_empty() {
         None
     } else {
-        Some(AuditLog::open(&s.audit_path).context("no audit log, so nothing was signalled")?)
+        let log = AuditLog::new(&s.audit_path);
+        log.check_writable()
+            .context("no audit log, so nothing was signalled")?;
+        Some(log)
     };
-    let stops = stop_units(s, &units, audit.as_mut())?;
-    let done: Vec<Done> = reap::terminate(&processes, &fields, s.grace, audit.as_mut())
+    let stops = stop_units(s, &units, audit.as_ref())?;
+    let done: Vec<Done> = reap::terminate(&processes, &fields, s.grace, audit.as_ref())
         .context("cannot write the audit log")?;
     let after = settle(s, &processes, !stops.is_empty())?;
     let bind = s
@@ -150,7 +153,7 @@ fn targets(s: &Settings, holders: &[Holder], verdicts: &mut [Verdict]) -> anyhow
 fn stop_units(
     s: &Settings,
     units: &[&Holder],
-    mut audit: Option<&mut AuditLog>,
+    audit: Option<&AuditLog>,
 ) -> anyhow::Result<Vec<Result<String, String>>> {
     let mut results: Vec<Result<String, String>> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -161,7 +164,7 @@ fn stop_units(
         }
         seen.push(&unit.name);
         let result = reap::stop_unit(&unit.name, unit.user, STOP_TIMEOUT);
-        if let Some(log) = audit.as_deref_mut() {
+        if let Some(log) = audit {
             let why = format!(
                 "its unit holds {} port {}",
                 s.query.proto.as_str(),
@@ -175,7 +178,8 @@ fn stop_units(
             );
             line.insert("event".into(), "stop-unit".into());
             line.insert("result".into(), result.clone().unwrap_or_else(|e| e).into());
-            log.append(line).context("cannot write the audit log")?;
+            log.append(&reap::stamped(line))
+                .context("cannot write the audit log")?;
         }
         results.push(result);
     }

@@ -95,7 +95,7 @@ pub fn terminate(
     processes: &[Process],
     fields: &[Map<String, Value>],
     grace: Duration,
-    mut audit: Option<&mut AuditLog>,
+    audit: Option<&AuditLog>,
 ) -> std::io::Result<Vec<Done>> {
     let mut done: Vec<Done> = processes
         .iter()
@@ -124,26 +124,38 @@ pub fn terminate(
             }
         };
         done[index].signals.push(name);
-        if let Some(log) = audit.as_deref_mut() {
+        if let Some(log) = audit {
             let mut line = fields[index].clone();
             line.insert("event".into(), "signal".into());
             line.insert("signal".into(), name.into());
             line.insert("result".into(), result.into());
-            if let Err(e) = log.append(line) {
+            if let Err(e) = log.append(&stamped(line)) {
                 audit_error.get_or_insert(e);
             }
         }
     });
     for (index, ending) in endings.into_iter().enumerate() {
         done[index].ending = ending;
-        if let Some(log) = audit.as_deref_mut() {
+        if let Some(log) = audit {
             let mut line = fields[index].clone();
             line.insert("event".into(), "ended".into());
             line.insert("ending".into(), ending_name(ending).into());
-            log.append(line)?;
+            log.append(&stamped(line))?;
         }
     }
     audit_error.map_or(Ok(done), Err)
+}
+
+/// An audit line with the time it was written and who wrote it.
+#[must_use]
+pub fn stamped(mut line: Map<String, Value>) -> Map<String, Value> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    line.insert("time".into(), selfheal_core::clock::rfc3339(now).into());
+    line.insert("unix".into(), ((now * 1000.0).round() / 1000.0).into());
+    line.insert("by_pid".into(), std::process::id().into());
+    line
 }
 
 /// `exited`, `killed`, `survived (state D)`.
