@@ -1,32 +1,107 @@
-//! `gpu-probe`: What are the GPUs doing: utilisation, VRAM, which processes hold it; is a GPU lost or the driver mismatched?
+//! `gpu-probe`: what are the GPUs doing — utilisation, VRAM, temperature and
+//! power per GPU, which processes hold its memory — and is a GPU lost or the
+//! NVIDIA driver mismatched with its library? It never acts.
 //!
-//! Not implemented yet: every run reports UNKNOWN (exit 3) with
-//! "not implemented yet", so nothing can mistake it for a passing check.
-//! Its work is an open issue.
+//! Reads NVIDIA GPUs through NVML (`libnvidia-ml.so.1`, loaded at run time
+//! from `--nvml-lib`), AMD GPUs through sysfs (`<sysfs>/class/drm/card*/device`)
+//! and their per-process VRAM through `<proc>/<pid>/fdinfo`, and names
+//! processes from `<proc>/<pid>/comm` and `cmdline`.
+//!
+//! As a library, [`snapshot`] returns a [`Snapshot`] without judging it:
+//!
+//! ```no_run
+//! let options = gpu_probe::SnapshotOptions {
+//!     process: Some(regex::Regex::new("ollama|llama-server").unwrap()),
+//!     ..Default::default()
+//! };
+//! for gpu in gpu_probe::snapshot(&options).gpus {
+//!     println!("{}: {} bytes held by Ollama", gpu.describe(), gpu.process_memory());
+//! }
+//! ```
+//!
+//! JSON `details` (stable; fields may be added, none renamed or removed):
+//! - `gpus`: one object per GPU with `vendor` (`nvidia|amd`), `index`, and
+//!   where known `uuid`, `name`, `pci_bus_id`, `utilization_gpu_percent`,
+//!   `utilization_memory_percent`, `memory_total_bytes`, `memory_used_bytes`,
+//!   `memory_free_bytes`, `temperature_celsius`, `power_watts`,
+//!   `power_limit_watts`, `performance_state`, `lost` (how the loss showed),
+//!   `errors` (queries that failed), `idle_holding` (bool), `idle_since`
+//!   (RFC 3339) and `idle_seconds` (with a state directory), and `processes`:
+//!   `[{pid, memory_bytes, kind, name, cmdline}]`. A field the card does not
+//!   report is absent, never zero.
+//! - `nvidia`: `{status: skipped|ok|library_missing|driver_not_loaded|
+//!   version_mismatch|failed, driver_version | message}`.
+//! - `amd_cards`: AMD GPUs found before `--gpu` filtering.
+//! - `process_filter`: the `--process` expression, or null.
 
-use clap::Parser;
-use selfheal_core::cli::{OutputArgs, not_implemented, not_implemented_help};
-use selfheal_core::{Outcome, Tool};
+pub mod amd;
+pub mod classify;
+pub mod cli;
+pub mod fdinfo;
+pub mod idle;
+pub mod metrics;
+pub mod model;
+pub mod nvidia;
+pub mod procinfo;
+pub mod report;
+pub mod snapshot;
+pub mod text;
+pub mod threshold;
+
+pub use cli::Cli;
+pub use model::{Gpu, GpuProcess, NvidiaState, Snapshot, Vendor};
+pub use snapshot::{DEFAULT_NVML_LIB, SnapshotOptions, snapshot};
+
+use classify::Limits;
+use selfheal_core::clock::Stamp;
+use selfheal_core::{Outcome, Report, Tool};
 
 pub const TOOL: Tool = selfheal_core::tool!("GPU");
 
-#[derive(Debug, Parser)]
-#[command(
-    name = TOOL.name,
-    version,
-    about = "What are the GPUs doing: utilisation, VRAM, which processes hold it; is a GPU lost or the driver mismatched?",
-    long_about = "Reads NVIDIA GPUs through NVML and AMD GPUs through sysfs, and reports utilisation, VRAM, the processes holding it, a lost GPU or a driver/library mismatch. It never acts.\n\n\
-NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = not_implemented_help(TOOL.name)
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    not_implemented(&TOOL, &cli.output)
+    TOOL.run(&cli.output, || probe(cli))
+}
+
+/// Reads the GPUs, tracks idle spells, and judges.
+pub fn probe(cli: &Cli) -> anyhow::Result<Report> {
+    let mut report = TOOL.report();
+    let options = SnapshotOptions {
+        nvml_lib: (!cli.no_nvidia).then(|| cli.nvml_lib.clone()),
+        sysfs_root: (!cli.no_amd).then(|| cli.sysfs_root.clone()),
+        proc_root: cli.proc_root.clone(),
+        gpus: cli.gpus.clone(),
+        process: cli.process.clone(),
+    };
+    let mut snapshot = snapshot(&options);
+    if tracks_idle(cli, &snapshot.gpus) {
+        let store = TOOL.state_store(&cli.state)?;
+        idle::track(&store, &mut snapshot.gpus, &Stamp::now(), &mut report)?;
+    }
+    let limits = Limits {
+        expect: cli.expect,
+        temp_warn: cli.temp_warn,
+        temp_crit: cli.temp_crit,
+        free_warn: cli.free_warn.clone(),
+        free_crit: cli.free_crit.clone(),
+    };
+    let where_amd = cli.sysfs_root.join("class/drm").display().to_string();
+    report::fill(
+        &mut report,
+        &snapshot,
+        &limits,
+        &where_amd,
+        cli.process.as_ref(),
+    );
+    Ok(report)
+}
+
+/// Idle spells are tracked only where a state directory was named: a probe
+/// run by hand should not start writing under the user's home.
+/// The state directory is not even created while no GPU reports utilisation.
+fn tracks_idle(cli: &Cli, gpus: &[Gpu]) -> bool {
+    (cli.state.state_dir.is_some() || std::env::var_os("STATE_DIRECTORY").is_some())
+        && gpus.iter().any(|g| g.utilization_gpu_percent.is_some())
 }
 
 #[cfg(test)]

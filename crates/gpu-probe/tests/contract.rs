@@ -8,8 +8,3 @@ const BIN: &str = env!("CARGO_BIN_EXE_gpu-probe");
 fn usage_errors_exit_3_and_help_teaches() {
     contract::assert_cli_contract(BIN, "gpu-probe", env!("CARGO_PKG_VERSION"));
 }
-
-#[test]
-fn says_it_is_not_implemented_yet() {
-    contract::assert_not_implemented(BIN, "gpu-probe", "GPU");
-}

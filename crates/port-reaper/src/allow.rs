@@ -2,7 +2,7 @@
 //! must match (they narrow); `--any` allows every holder.
 
 use crate::holder::Holder;
-use regex_lite::Regex;
+use regex::Regex;
 
 #[derive(Debug, Default)]
 pub struct Allow {
