@@ -1,15 +1,54 @@
 //! The command-line contract every selfheal binary keeps.
 
-use selfheal_test_support::contract;
+use selfheal_test_support::{Cmd, contract};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stall-probe");
 
 #[test]
 fn usage_errors_exit_3_and_help_teaches() {
     contract::assert_cli_contract(BIN, "stall-probe", env!("CARGO_PKG_VERSION"));
+    for sub in ["age", "trend"] {
+        Cmd::new(BIN)
+            .args([sub, "--help"])
+            .run()
+            .expect_code(0)
+            .stdout_has("Exit codes")
+            .stdout_has(&format!("stall-probe {sub} --"));
+    }
 }
 
 #[test]
-fn says_it_is_not_implemented_yet() {
-    contract::assert_not_implemented(BIN, "stall-probe", "STALL");
+fn mistakes_found_after_parsing_are_usage_errors_too() {
+    let cases: [&[&str]; 5] = [
+        &["age", "--file", "/x", "--warn", "10m", "--crit", "5m"],
+        &["age", "--file", "/x", "--crit", "5m", "--sample-for", "1s"],
+        &[
+            "age",
+            "--query",
+            "select 1",
+            "--crit",
+            "5m",
+            "--consecutive",
+            "2",
+        ],
+        &["trend", "--pid", "1", "--saturated-at", "1.5"],
+        &[
+            "trend",
+            "--pid",
+            "1",
+            "--sample-for",
+            "1s",
+            "--interval",
+            "2s",
+        ],
+    ];
+    for args in cases {
+        let run = Cmd::new(BIN).args(args).run().expect_code(3);
+        assert!(run.stdout.is_empty(), "{run}");
+        assert!(run.stderr.contains("stall-probe: --"), "{run}");
+    }
+    Cmd::new(BIN)
+        .run()
+        .expect_code(3)
+        .stderr_has("stall-probe age");
 }
