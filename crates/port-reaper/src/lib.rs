@@ -1,32 +1,43 @@
-//! `port-reaper`: Who holds this port? Free it (TERM, grace, KILL), only for processes you allow.
+//! `port-reaper`: who holds this port, and free it (TERM, grace, KILL) for
+//! the processes you allow, before a service starts.
 //!
-//! Not implemented yet: every run reports UNKNOWN (exit 3) with
-//! "not implemented yet", so nothing can mistake it for a passing check.
-//! Its work is an open issue.
+//! Sockets come from netlink sock_diag (the port filter runs in the kernel)
+//! or `/proc/net/{tcp,tcp6,udp,udp6}`; their holders from the
+//! `/proc/<pid>/fd` links, described from `/proc/<pid>/{stat,status,
+//! cmdline,exe,cgroup}` and `/etc/passwd`. Signals go through pidfds, every
+//! one into a JSONL audit log; PID 1, port-reaper itself, its ancestors and
+//! kernel threads are never signalled.
 
-use clap::Parser;
-use selfheal_core::cli::{OutputArgs, not_implemented, not_implemented_help};
+pub mod allow;
+pub mod audit;
+pub mod bind;
+pub mod cgroup;
+pub mod cli;
+pub mod describe;
+pub mod discover;
+pub mod flow;
+pub mod holder;
+pub mod procnet;
+pub mod reap;
+pub mod render;
+pub mod settings;
+pub mod sockdiag;
+pub mod socket;
+pub mod target;
+pub mod tree;
+pub mod walk;
+
+pub use cli::Cli;
 use selfheal_core::{Outcome, Tool};
 
 pub const TOOL: Tool = selfheal_core::tool!("PORT");
 
-#[derive(Debug, Parser)]
-#[command(
-    name = TOOL.name,
-    version,
-    about = "Who holds this port? Free it (TERM, grace, KILL), only for processes you allow.",
-    long_about = "Finds the processes that hold a TCP port and, for those matching the allow-filters you give, signals them through pidfds (TERM, a grace period, then KILL) so the service can start.\n\n\
-NOT IMPLEMENTED YET: every run exits 3 (UNKNOWN) and says so.",
-    after_help = not_implemented_help(TOOL.name)
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    not_implemented(&TOOL, &cli.output)
+    match settings::Settings::from_cli(cli) {
+        Ok(settings) => TOOL.run(&cli.output, || flow::probe(&settings)),
+        Err(message) => TOOL.usage_error(message),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! The command-line contract every selfheal binary keeps.
+//! The command-line contract every selfheal binary keeps, and port-reaper's
+//! own usage errors (exit 3, never 2, and nothing signalled).
 
-use selfheal_test_support::contract;
+use selfheal_test_support::{Cmd, contract};
 
 const BIN: &str = env!("CARGO_BIN_EXE_port-reaper");
 
@@ -10,6 +11,38 @@ fn usage_errors_exit_3_and_help_teaches() {
 }
 
 #[test]
-fn says_it_is_not_implemented_yet() {
-    contract::assert_not_implemented(BIN, "port-reaper", "PORT");
+fn killing_without_an_allow_filter_is_a_usage_error() {
+    Cmd::new(BIN)
+        .arg("8080")
+        .run()
+        .expect_code(3)
+        .stderr_has("refusing to signal without an allow-filter")
+        .stderr_has("--list");
+}
+
+#[test]
+fn bad_targets_and_values_say_what_is_wrong() {
+    for (args, needle) in [
+        (vec!["--list", "0"], "1-65535"),
+        (vec!["--list", "70000"], "not a port"),
+        (vec!["--list", "::1:80"], "brackets"),
+        (vec!["--list", "localhost:80"], "not resolved"),
+        (vec!["--only-comm", "(", "80"], "--only-comm"),
+        (
+            vec!["--only-user", "no-such-user-here", "80"],
+            "no such user",
+        ),
+        (vec!["--only-exe", "node", "80"], "absolute path"),
+        (vec!["--any", "--grace", "5", "80"], "5"),
+        (
+            vec!["--any", "--stop-unit", "--kill-supervised", "80"],
+            "--kill-supervised",
+        ),
+    ] {
+        Cmd::new(BIN)
+            .args(&args)
+            .run()
+            .expect_code(3)
+            .stderr_has(needle);
+    }
 }

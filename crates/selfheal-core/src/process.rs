@@ -11,7 +11,9 @@
 
 use crate::procstat::{self, ProcStat};
 use rustix::fd::OwnedFd;
-use rustix::process::{Pid, PidfdFlags, Signal};
+/// The signal type `Process::signal` takes (rustix's).
+pub use rustix::process::Signal;
+use rustix::process::{Pid, PidfdFlags};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
