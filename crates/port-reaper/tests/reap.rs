@@ -209,7 +209,7 @@ fn an_unusable_audit_log_stops_the_run_before_any_signal() {
         .args(["--any", &holders.port.to_string()])
         .run()
         .expect_code(3)
-        .stdout_has("is a directory");
+        .stdout_has("Is a directory");
     assert!(alive(holders.pid()));
 }
 
