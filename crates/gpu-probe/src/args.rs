@@ -1,7 +1,7 @@
-//! Checks on flag values, one flag at a time (clap value parsers) and
-//! between flags ([`check`]): each message names the value and what to do.
+//! Checks on flag values, one flag at a time (clap value parsers), and
+//! the order of two free-memory limits: each message names the value and
+//! what to do.
 
-use crate::cli::Cli;
 use crate::threshold::{FreeLimit, FreeThreshold};
 
 /// Hottest limit accepted: GPUs shut down near 100 °C, so a larger value
@@ -46,36 +46,11 @@ pub fn parse_gpu(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// Flags that are valid alone but not together.
-pub fn check(cli: &Cli) -> Result<(), String> {
-    if cli.nvml_lib.is_empty() {
-        return Err("--nvml-lib is empty: give the NVML library's name or path \
-                    (default libnvidia-ml.so.1), or pass --no-nvidia"
-            .to_owned());
-    }
-    if let (Some(warn), Some(crit)) = (cli.temp_warn, cli.temp_crit)
-        && warn > crit
-    {
-        return Err(format!(
-            "--temp-warn {warn} is above --temp-crit {crit}: the warning must come first, \
-             at a lower temperature (e.g. --temp-warn 85 --temp-crit 95)"
-        ));
-    }
-    if let (Some(warn), Some(crit)) = (&cli.free_warn, &cli.free_crit)
-        && inverted(warn, crit)
-    {
-        return Err(format!(
-            "--free-warn {warn} is below --free-crit {crit}: the warning must come first, \
-             with more memory still free (e.g. --free-warn 20% --free-crit 5%)"
-        ));
-    }
-    Ok(())
-}
-
 /// Free-memory limits fire below their value, so a warning under the
 /// critical limit would never show. Bytes and percentages cannot be
 /// compared without a card.
-fn inverted(warn: &FreeThreshold, crit: &FreeThreshold) -> bool {
+#[must_use]
+pub fn inverted(warn: &FreeThreshold, crit: &FreeThreshold) -> bool {
     match (warn.limit, crit.limit) {
         (FreeLimit::Bytes(w), FreeLimit::Bytes(c)) => w < c,
         (FreeLimit::Percent(w), FreeLimit::Percent(c)) => w < c,

@@ -123,3 +123,29 @@ pub struct Cli {
 fn parse_regex(text: &str) -> Result<Regex, String> {
     Regex::new(text).map_err(|e| format!("invalid --process regular expression '{text}': {e}"))
 }
+
+/// Flags that are valid alone but not together.
+pub fn check(cli: &Cli) -> Result<(), String> {
+    if cli.nvml_lib.is_empty() {
+        return Err("--nvml-lib is empty: give the NVML library's name or path \
+                    (default libnvidia-ml.so.1), or pass --no-nvidia"
+            .to_owned());
+    }
+    if let (Some(warn), Some(crit)) = (cli.temp_warn, cli.temp_crit)
+        && warn > crit
+    {
+        return Err(format!(
+            "--temp-warn {warn} is above --temp-crit {crit}: the warning must come first, \
+             at a lower temperature (e.g. --temp-warn 85 --temp-crit 95)"
+        ));
+    }
+    if let (Some(warn), Some(crit)) = (&cli.free_warn, &cli.free_crit)
+        && crate::args::inverted(warn, crit)
+    {
+        return Err(format!(
+            "--free-warn {warn} is below --free-crit {crit}: the warning must come first, \
+             with more memory still free (e.g. --free-warn 20% --free-crit 5%)"
+        ));
+    }
+    Ok(())
+}

@@ -62,7 +62,7 @@ pub const TOOL: Tool = selfheal_core::tool!("GPU");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    if let Err(message) = args::check(cli) {
+    if let Err(message) = cli::check(cli) {
         return TOOL.usage_error(message);
     }
     TOOL.run(&cli.output, || probe(cli))

@@ -3,8 +3,9 @@
 
 use crate::cli::Cli;
 use crate::evidence::{Answer, E2eEnd, Evidence, RunnerCheck};
+use crate::finding::{Context, Finding, Limits};
 use crate::history::{History, Signals};
-use crate::judge::{self, Context, Finding, Limits};
+use crate::judge;
 use crate::probe::{self, Settings};
 use crate::render::{self, Outcome};
 use crate::verdict::{Remedy, RemedyKind, Verdict};

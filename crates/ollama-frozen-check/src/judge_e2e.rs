@@ -4,7 +4,7 @@
 
 use crate::api::Loaded;
 use crate::evidence::{E2e, E2eEnd, Evidence, RunnerCheck};
-use crate::judge::{Context, Finding};
+use crate::finding::{Context, Finding};
 use crate::verdict::{Remedy, RemedyKind, Verdict};
 use selfheal_core::duration::human;
 use std::fmt::Write as _;

@@ -1,7 +1,9 @@
 use super::*;
 use crate::api::{Generation, Loaded, Slots};
-use crate::evidence::{E2e, E2eEnd, Light, Ps, Version};
+use crate::evidence::{E2e, E2eEnd, Evidence, Light, Ps, Version};
+use crate::finding::Limits;
 use crate::procs::{Server, View};
+use std::time::Duration;
 
 const NOW: f64 = 1_800_000_000.0;
 

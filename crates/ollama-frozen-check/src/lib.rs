@@ -13,6 +13,7 @@ pub mod api;
 pub mod check;
 pub mod cli;
 pub mod evidence;
+pub mod finding;
 pub mod history;
 pub mod http;
 pub mod judge;

@@ -4,7 +4,7 @@
 //! minutes, or the last 256 KiB of a file.
 
 use crate::evidence::LogSign;
-use crate::judge::{Context, Finding};
+use crate::finding::{Context, Finding};
 use crate::verdict::{Remedy, RemedyKind, Verdict};
 use selfheal_core::atomic::open_regular;
 use selfheal_core::command::{self, Spec};

@@ -3,8 +3,8 @@
 //! `layers`, `history`) and the `selfheal_ollama_frozen_check_*` metrics.
 
 use crate::evidence::{Answer, E2eEnd, Evidence};
+use crate::finding::Finding;
 use crate::history::History;
-use crate::judge::Finding;
 use crate::verdict::{Verdict, status_of};
 use selfheal_core::clock::Stamp;
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};

@@ -3,9 +3,7 @@
 //! CRITICAL and could trigger a restart from a typo in a timer unit), and
 //! the outcome that `main` turns into output and an exit code.
 
-use crate::harness::Tool;
-use crate::report::{Format, Report};
-use crate::status::Status;
+use crate::report::Format;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,18 +62,6 @@ impl Outcome {
         }
     }
 
-    /// Renders a report as `--format` asks and writes `--textfile`, by the
-    /// harness's rules ([`crate::harness`]).
-    #[must_use]
-    pub fn from_report(report: Report, output: &OutputArgs) -> Self {
-        let tool = Tool {
-            name: report.tool,
-            label: report.label,
-            version: report.version,
-        };
-        tool.finish(report, output)
-    }
-
     /// Prints the outcome and returns the exit code. A closed stdout (`| head`)
     /// is not an error.
     #[must_use]
@@ -91,36 +77,6 @@ impl Outcome {
         eprint!("{}", self.stderr);
         ExitCode::from(self.code)
     }
-}
-
-/// A report for "could not tell": status UNKNOWN with the error as summary.
-#[must_use]
-pub fn unknown_report(mut report: Report, err: &anyhow::Error) -> Report {
-    report.status = Status::Unknown;
-    report.summary = format!("{err:#}");
-    report
-}
-
-/// `--help` epilogue of a tool that is not built yet.
-#[must_use]
-pub fn not_implemented_help(tool: &str) -> String {
-    format!(
-        "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, cannot tell).\n\n\
-         Example (until the tool exists, this prints an UNKNOWN report and exits 3):\n  \
-         {tool} --format json"
-    )
-}
-
-/// What a tool that is not built yet does on every run: say so, as UNKNOWN
-/// (exit 3), in the format asked for, so nothing mistakes it for a pass.
-#[must_use]
-pub fn not_implemented(tool: &Tool, output: &OutputArgs) -> Outcome {
-    tool.run(output, || {
-        anyhow::bail!(
-            "not implemented yet: {} is planned and tracked as an open issue",
-            tool.name
-        )
-    })
 }
 
 /// Parses flags; `--help`/`--version` become an exit-0 outcome, every usage

@@ -31,20 +31,3 @@ pub fn assert_cli_contract(bin: &str, name: &str, version: &str) {
         .expect_code(0)
         .stdout_has(&format!("{name} {version}"));
 }
-
-/// A tool not built yet must say so, as UNKNOWN (exit 3), in text and JSON.
-#[track_caller]
-pub fn assert_not_implemented(bin: &str, name: &str, label: &str) {
-    Cmd::new(bin)
-        .run()
-        .expect_code(3)
-        .stdout_has(&format!("{label} UNKNOWN - not implemented yet"));
-    let run = Cmd::new(bin)
-        .args(["--format", "json"])
-        .run()
-        .expect_code(3);
-    let json: serde_json::Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("--format json is not JSON ({e})\n{run}"));
-    assert_eq!(json["tool"], name, "{run}");
-    assert_eq!(json["status"], "unknown", "{run}");
-}
