@@ -22,7 +22,6 @@ pub mod logs;
 pub mod probe;
 pub mod procs;
 pub mod render;
-pub mod sockdiag;
 pub mod target;
 pub mod verdict;
 

@@ -50,7 +50,7 @@ pub fn cheap_layers(s: &Settings) -> Evidence {
     let processes = s.proc_root.as_ref().map(|root| {
         // The kernel's own filter when looking at the real /proc.
         let listeners = (root == std::path::Path::new("/proc"))
-            .then(|| crate::sockdiag::listening_inodes(s.target.port).ok())
+            .then(|| selfheal_core::sockdiag::listening_inodes(s.target.port).ok())
             .flatten();
         procs::look(root, s.target.port, listeners)
     });

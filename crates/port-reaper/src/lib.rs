@@ -21,11 +21,12 @@ pub mod procnet;
 pub mod reap;
 pub mod render;
 pub mod settings;
-pub mod sockdiag;
-pub mod socket;
 pub mod target;
 pub mod tree;
 pub mod walk;
+
+// The kernel's view of sockets is shared with ollama-frozen-check.
+pub use selfheal_core::{sockdiag, socket};
 
 pub use cli::Cli;
 use selfheal_core::{Outcome, Tool};

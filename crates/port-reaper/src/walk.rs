@@ -12,6 +12,7 @@
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{CWD, Mode, OFlags, RawDir, openat, readlinkat_raw};
 use rustix::io::Errno;
+pub use selfheal_core::socket::socket_inode;
 use std::mem::MaybeUninit;
 use std::path::Path;
 use std::sync::Mutex;
@@ -150,13 +151,6 @@ fn holds_in(
             holds.push((pid, inode));
         }
     }
-}
-
-/// `socket:[12345]` is 12345; any other link is `None`.
-#[must_use]
-pub fn socket_inode(link: &[u8]) -> Option<u64> {
-    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 fn itoa(value: i32, buf: &mut [u8; 12]) -> &str {

@@ -19,6 +19,8 @@ pub mod metrics;
 pub mod process;
 pub mod procstat;
 pub mod report;
+pub mod sockdiag;
+pub mod socket;
 pub mod state;
 pub mod status;
 pub mod textfile;

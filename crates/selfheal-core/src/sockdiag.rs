@@ -6,8 +6,7 @@
 //! of `linux/netlink.h` and `linux/inet_diag.h`, all fixed and small);
 //! only the socket calls touch the kernel.
 
-use crate::socket::{Scope, Socket};
-use crate::target::Proto;
+use crate::socket::{Proto, Scope, Socket};
 use rustix::fd::OwnedFd;
 use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketType, netlink};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -183,6 +182,16 @@ pub fn query(family: u8, proto: Proto, scope: Scope, port: u16) -> std::io::Resu
             Err(err) => return Err(std::io::Error::other(err)),
         }
     }
+}
+
+/// Inodes of the IPv4 and IPv6 TCP sockets listening on `port`.
+pub fn listening_inodes(port: u16) -> std::io::Result<Vec<u64>> {
+    let mut inodes = Vec::new();
+    for family in [AF_INET, AF_INET6] {
+        let sockets = query(family, Proto::Tcp, Scope::Listening, port)?;
+        inodes.extend(sockets.iter().map(|s| s.inode).filter(|&i| i != 0));
+    }
+    Ok(inodes)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ fn bytes(hex: &str) -> Vec<u8> {
 
 fn inode_of(fd: &impl AsRawFd) -> u64 {
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
-    crate::walk::socket_inode(link.as_os_str().as_encoded_bytes()).unwrap()
+    crate::socket::socket_inode(link.as_os_str().as_encoded_bytes()).unwrap()
 }
 
 #[test]

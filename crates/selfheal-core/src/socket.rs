@@ -1,7 +1,7 @@
-//! A socket on the port, as the kernel reports it (sock_diag or
-//! `/proc/net/*`), whichever way it was found.
+//! A socket on a port, as the kernel reports it (sock_diag or
+//! `/proc/net/*`), whichever way it was found: port-reaper's holders and
+//! ollama-frozen-check's listener both start here.
 
-use crate::target::Proto;
 use std::net::{IpAddr, SocketAddr};
 
 /// Kernel TCP state numbers (include/net/tcp_states.h).
@@ -10,6 +10,23 @@ pub const TCP_TIME_WAIT: u8 = 6;
 /// Also an unconnected UDP socket.
 pub const TCP_CLOSE: u8 = 7;
 pub const TCP_LISTEN: u8 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Socket {
@@ -82,6 +99,13 @@ pub fn state_name(proto: Proto, state: u8) -> &'static str {
         (_, 11) => "CLOSING",
         _ => "UNKNOWN",
     }
+}
+
+/// The inode in a `/proc/<pid>/fd` link to a socket (`socket:[12345]`).
+#[must_use]
+pub fn socket_inode(link: &[u8]) -> Option<u64> {
+    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 #[cfg(test)]
