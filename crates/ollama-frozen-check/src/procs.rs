@@ -6,39 +6,10 @@
 //! time and state, and the systemd unit owning the server (`cgroup`).
 //! EACCES and vanished processes while walking are normal and skipped.
 
+use selfheal_core::procstat::{self, ProcStat};
 use serde::Serialize;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// `/proc/<pid>/stat`, the fields the check uses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Stat {
-    pub comm: String,
-    /// R, S, D, T (stopped), t, Z (zombie), ...
-    pub state: char,
-    pub ppid: u32,
-    /// utime + stime, in clock ticks.
-    pub cpu_ticks: u64,
-    /// Start time, clock ticks after boot.
-    pub start_ticks: u64,
-}
-
-/// Parses a `stat` line; the command name may hold spaces and parentheses.
-#[must_use]
-pub fn parse_stat(text: &str) -> Option<Stat> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let comm = text.get(open + 1..close)?.to_owned();
-    let fields: Vec<&str> = text.get(close + 2..)?.split_whitespace().collect();
-    let num = |i: usize| fields.get(i)?.parse::<u64>().ok();
-    Some(Stat {
-        comm,
-        state: fields.first()?.chars().next()?,
-        ppid: u32::try_from(num(1)?).ok()?,
-        cpu_ticks: num(11)? + num(12)?,
-        start_ticks: num(19)?,
-    })
-}
 
 /// A runner child as its command line describes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,7 +106,7 @@ pub struct Server {
 
 struct Proc {
     pid: u32,
-    stat: Stat,
+    stat: ProcStat,
     argv: Vec<String>,
 }
 
@@ -154,9 +125,9 @@ pub fn look(root: &Path, port: u16, listeners: Option<Vec<u64>>) -> View {
         if let Some((port, model)) = runner_args(&p.stat.comm, &p.argv) {
             view.runners.push(Runner {
                 pid: p.pid,
-                ppid: p.stat.ppid,
+                ppid: u32::try_from(p.stat.ppid).unwrap_or(0),
                 state: p.stat.state,
-                cpu_ticks: p.stat.cpu_ticks,
+                cpu_ticks: p.stat.cpu_ticks(),
                 port,
                 model,
             });
@@ -196,8 +167,8 @@ fn server(root: &Path, p: &Proc) -> Server {
         pid: p.pid,
         comm: p.stat.comm.clone(),
         state: p.stat.state,
-        cpu_ticks: p.stat.cpu_ticks,
-        age_secs: (uptime - p.stat.start_ticks as f64 / ticks).max(0.0),
+        cpu_ticks: p.stat.cpu_ticks(),
+        age_secs: (uptime - p.stat.starttime as f64 / ticks).max(0.0),
         user_unit: unit.as_ref().is_some_and(|u| u.1),
         unit: unit.map(|u| u.0),
     }
@@ -212,7 +183,7 @@ fn processes(root: &Path) -> Vec<Proc> {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| {
             let dir = root.join(pid.to_string());
-            let stat = parse_stat(&fs::read_to_string(dir.join("stat")).ok()?)?;
+            let stat = procstat::parse(&fs::read_to_string(dir.join("stat")).ok()?).ok()?;
             // Only runners and servers need their command line read.
             let wanted = stat.comm == "llama-server" || stat.comm.starts_with("ollama");
             let argv = if wanted {

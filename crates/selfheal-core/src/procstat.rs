@@ -35,6 +35,12 @@ pub struct ProcStat {
 }
 
 impl ProcStat {
+    /// CPU time used so far, user and system, in clock ticks.
+    #[must_use]
+    pub fn cpu_ticks(&self) -> u64 {
+        self.utime + self.stime
+    }
+
     #[must_use]
     pub fn is_kernel_thread(&self) -> bool {
         self.flags & PF_KTHREAD != 0
