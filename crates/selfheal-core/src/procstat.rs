@@ -88,10 +88,13 @@ pub fn parse(line: &str) -> Result<ProcStat, String> {
 }
 
 /// Reads and parses `<proc_root>/<pid>/stat`. A process that vanished is
-/// `NotFound`; a malformed line is `InvalidData`.
+/// `NotFound`; a malformed line is `InvalidData`. A comm that is not UTF-8
+/// (any process may name itself so) reads with U+FFFD in its place: failing
+/// would make that process invisible, and never a target's "gone".
 pub fn read(proc_root: &Path, pid: i32) -> io::Result<ProcStat> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat"))?;
-    parse(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    let bytes = std::fs::read(proc_root.join(pid.to_string()).join("stat"))?;
+    parse(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]
@@ -151,6 +154,22 @@ mod tests {
         assert_eq!(read(root.path(), 10260).unwrap().comm, "sleep");
         let missing = read(root.path(), 1).unwrap_err();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_comm_that_is_not_utf8_still_reads() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("42")).unwrap();
+        let line = SLEEP
+            .replace("10260 (sleep)", "42 (a\nb\u{1}|)")
+            .into_bytes();
+        let mut bytes = line.clone();
+        let at = line.iter().position(|&b| b == b'|').unwrap();
+        bytes.splice(at..=at, [0xff, 0xfe]);
+        std::fs::write(root.path().join("42/stat"), bytes).unwrap();
+        let stat = read(root.path(), 42).unwrap();
+        assert_eq!(stat.comm, "a\nb\u{1}\u{fffd}\u{fffd}");
+        assert_eq!((stat.state, stat.starttime), ('S', 29106));
     }
 
     #[test]
