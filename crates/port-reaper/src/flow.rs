@@ -11,6 +11,7 @@ use crate::settings::Settings;
 use crate::tree;
 use anyhow::Context;
 use selfheal_core::Report;
+use selfheal_core::interrupt::Interrupts;
 use selfheal_core::process::Process;
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
@@ -77,9 +78,19 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
             .context("no audit log, so nothing was signalled")?;
         Some(log)
     };
+    // Told to stop mid-grace (a unit's start timeout, Ctrl-C), the run
+    // still records each target's ending and reports, instead of dying
+    // between TERM and KILL with nothing said.
+    let interrupts = Interrupts::watch().context("cannot watch for stop signals")?;
     let stops = stop_units(s, &units, audit.as_ref())?;
-    let done: Vec<Done> = reap::terminate(&processes, &fields, s.grace, audit.as_ref())
-        .context("cannot write the audit log")?;
+    let done: Vec<Done> = reap::terminate(
+        &processes,
+        &fields,
+        s.grace,
+        audit.as_ref(),
+        Some(&interrupts),
+    )
+    .context("cannot write the audit log")?;
     let after = settle(s, &processes, !stops.is_empty())?;
     let bind = s
         .bind_check

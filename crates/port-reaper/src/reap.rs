@@ -8,6 +8,7 @@ use crate::bind::Bind;
 use crate::discover::Scan;
 use crate::holder::Holder;
 use selfheal_core::command::{self, Spec};
+use selfheal_core::interrupt::{self, Interrupts};
 use selfheal_core::process::{self, Ending, Process, Refusal};
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -90,12 +91,14 @@ pub struct Done {
 }
 
 /// Sends TERM/KILL to `processes` (`fields[i]` says who process i is and
-/// why), auditing every signal and every ending.
+/// why), auditing every signal and every ending. A stop signal to us
+/// during the grace (`interrupts`) ends it without KILL, audited as such.
 pub fn terminate(
     processes: &[Process],
     fields: &[Map<String, Value>],
     grace: Duration,
     audit: Option<&AuditLog>,
+    interrupts: Option<&Interrupts>,
 ) -> std::io::Result<Vec<Done>> {
     let mut done: Vec<Done> = processes
         .iter()
@@ -107,7 +110,7 @@ pub fn terminate(
         })
         .collect();
     let mut audit_error = None;
-    let endings = process::terminate_all(processes, grace, |sent| {
+    let endings = process::terminate_all_watched(processes, grace, interrupts, |sent| {
         let index = processes
             .iter()
             .position(|p| std::ptr::eq(p, sent.process))
@@ -140,6 +143,9 @@ pub fn terminate(
             let mut line = fields[index].clone();
             line.insert("event".into(), "ended".into());
             line.insert("ending".into(), ending_name(ending).into());
+            if let Some(signal) = interrupts.and_then(Interrupts::received) {
+                line.insert("stopped_by".into(), interrupt::signal_name(signal).into());
+            }
             log.append(&stamped(line))?;
         }
     }
@@ -158,13 +164,16 @@ pub fn stamped(mut line: Map<String, Value>) -> Map<String, Value> {
     line
 }
 
-/// `exited`, `killed`, `survived (state D)`.
+/// `exited`, `killed`, `survived (state D)`, `interrupted (...)`.
 #[must_use]
 pub fn ending_name(ending: Ending) -> String {
     match ending {
         Ending::Exited => "exited".into(),
         Ending::Killed => "killed".into(),
         Ending::Survived { state } => format!("survived (state {state})"),
+        Ending::Interrupted => {
+            "interrupted (still running, no KILL: port-reaper was told to stop)".into()
+        }
     }
 }
 

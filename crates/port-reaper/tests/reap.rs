@@ -232,3 +232,39 @@ fn a_holder_whose_parent_is_a_supervisor_is_left_alone_unless_asked() {
     assert!(!alive(child));
     assert!(alive(supervisor), "only the holder is signalled");
 }
+
+#[test]
+fn a_stop_signal_mid_grace_is_audited_and_sends_no_kill() {
+    let holders = Holders::start(&["--ignore-term"]);
+    let pid = holders.pid();
+    let dir = tempdir().unwrap();
+    let mut reaping = reaper(dir.path())
+        .args(["--any", "--grace", "60s", &holders.port.to_string()])
+        .spawn();
+    eventually("TERM is audited", || !audit_lines(dir.path()).is_empty());
+    let started = Instant::now();
+    support::signal(
+        reaping.id().cast_signed(),
+        selfheal_core::process::Signal::TERM,
+    );
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut reaping.child().stdout.take().unwrap(), &mut out).unwrap();
+    let status = reaping.child().wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "{out}");
+    assert_eq!(status.code(), Some(2), "still held, said so:\n{out}");
+    assert!(
+        out.contains("when port-reaper was told to stop (no KILL sent)"),
+        "{out}"
+    );
+    let audit = audit_lines(dir.path());
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit[1]["event"], "ended");
+    assert!(
+        audit[1]["ending"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted")
+    );
+    assert_eq!(audit[1]["stopped_by"], "SIGTERM");
+    assert!(alive(pid), "told to stop, it does not escalate to KILL");
+}

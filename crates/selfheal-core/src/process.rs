@@ -9,6 +9,7 @@
 //! the same for a process group. [`Process::open_target`] refuses PID 1,
 //! ourselves, our ancestors and kernel threads.
 
+use crate::interrupt::Interrupts;
 use crate::procstat::{self, ProcStat};
 use rustix::fd::OwnedFd;
 /// The signal type `Process::signal` takes (rustix's).
@@ -75,6 +76,9 @@ pub enum Ending {
     Killed,
     /// Still there after SIGKILL: stuck in the kernel, in this state.
     Survived { state: char },
+    /// Still running after SIGTERM when we were told to stop (SIGTERM,
+    /// SIGINT, SIGHUP) during the grace: no SIGKILL was sent.
+    Interrupted,
 }
 
 /// A signal that was sent (or tried), for an audit line.
@@ -211,12 +215,28 @@ impl Process {
     }
 }
 
+/// How often a grace period watched by [`Interrupts`] looks at them.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
 /// TERM (and CONT, so a stopped process can act on it) to every process,
 /// up to `grace` for all of them to exit, KILL to the rest, then up to
 /// [`KILL_WAIT`]. `on_signal` sees every signal sent, for an audit log.
 pub fn terminate_all(
     processes: &[Process],
     grace: Duration,
+    on_signal: impl FnMut(Sent<'_>),
+) -> Vec<Ending> {
+    terminate_all_watched(processes, grace, None, on_signal)
+}
+
+/// [`terminate_all`], but a stop signal noted by `interrupts` during the
+/// grace ends the wait: what is still running is left as it is (no KILL)
+/// and reported [`Ending::Interrupted`], so the caller can record that
+/// before it exits.
+pub fn terminate_all_watched(
+    processes: &[Process],
+    grace: Duration,
+    interrupts: Option<&Interrupts>,
     mut on_signal: impl FnMut(Sent<'_>),
 ) -> Vec<Ending> {
     let mut send = |process: &Process, signal: Signal| {
@@ -233,8 +253,19 @@ pub fn terminate_all(
             let _ = process.signal(Signal::CONT);
         }
     }
-    let grace_end = Instant::now() + grace;
-    let exited: Vec<bool> = processes.iter().map(|p| p.wait_exit(grace_end)).collect();
+    let mut exited = vec![false; processes.len()];
+    if wait_all(processes, &mut exited, Instant::now() + grace, interrupts) {
+        return exited
+            .iter()
+            .map(|&gone| {
+                if gone {
+                    Ending::Exited
+                } else {
+                    Ending::Interrupted
+                }
+            })
+            .collect();
+    }
     let mut killed = vec![false; processes.len()];
     for (index, process) in processes.iter().enumerate() {
         if !exited[index] {
@@ -253,6 +284,32 @@ pub fn terminate_all(
             },
         })
         .collect()
+}
+
+/// Waits until every process has exited (marking `exited`) or `deadline`
+/// passes; true if a stop signal cut the wait short.
+fn wait_all(
+    processes: &[Process],
+    exited: &mut [bool],
+    deadline: Instant,
+    interrupts: Option<&Interrupts>,
+) -> bool {
+    loop {
+        let now = Instant::now();
+        let slice = match interrupts {
+            Some(_) => deadline.min(now + STOP_CHECK),
+            None => deadline,
+        };
+        for (gone, process) in exited.iter_mut().zip(processes) {
+            *gone = *gone || process.wait_exit(slice);
+        }
+        if interrupts.and_then(Interrupts::received).is_some() {
+            return true;
+        }
+        if exited.iter().all(|&gone| gone) || Instant::now() >= deadline {
+            return false;
+        }
+    }
 }
 
 /// The same for one process.
