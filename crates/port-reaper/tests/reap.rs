@@ -268,3 +268,25 @@ fn a_stop_signal_mid_grace_is_audited_and_sends_no_kill() {
     assert_eq!(audit[1]["stopped_by"], "SIGTERM");
     assert!(alive(pid), "told to stop, it does not escalate to KILL");
 }
+
+#[test]
+fn a_zombie_leader_whose_thread_holds_the_port_is_seen_and_freed() {
+    let holders = Holders::start(&["--zombie-leader"]);
+    let pid = holders.pid();
+    eventually("the main thread has exited", || state(pid) == Some('Z'));
+    let dir = tempdir().unwrap();
+    let port = holders.port.to_string();
+    let run = reaper(dir.path())
+        .args(["--list", "--format", "json", &port])
+        .run()
+        .expect_code(2);
+    let report = json(&run);
+    assert_eq!(report["details"]["holders"][0]["pid"], pid, "{run}");
+    assert_eq!(report["details"]["holders"][0]["state"], "Z", "{run}");
+    reaper(dir.path())
+        .args(["--any", "--grace", "2s", &port])
+        .run()
+        .expect_code(0)
+        .stdout_has(&format!("pid {pid} (python3) exited after TERM"));
+    assert!(!alive(pid));
+}

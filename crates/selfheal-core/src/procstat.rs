@@ -27,6 +27,8 @@ pub struct ProcStat {
     /// CPU time in clock ticks (`sysconf(_SC_CLK_TCK)`, 100 on Linux).
     pub utime: u64,
     pub stime: u64,
+    /// Threads in its thread group (`num_threads`).
+    pub threads: u64,
     /// Start time in clock ticks after boot: with the pid, the identity of
     /// a process (a recycled pid has a later start time).
     pub starttime: u64,
@@ -41,9 +43,12 @@ impl ProcStat {
     }
 
     /// Zombie or dead: it holds nothing any more and cannot be signalled.
+    /// A zombie *leader* whose other threads still run (its main thread
+    /// called `pthread_exit`) is not gone: they hold its descriptors and a
+    /// signal to it reaches them.
     #[must_use]
     pub fn is_gone(&self) -> bool {
-        matches!(self.state, 'Z' | 'X' | 'x')
+        matches!(self.state, 'Z' | 'X' | 'x') && self.threads <= 1
     }
 }
 
@@ -79,6 +84,7 @@ pub fn parse(line: &str) -> Result<ProcStat, String> {
         flags: number(6, "flags")?,
         utime: number(11, "utime")?,
         stime: number(12, "stime")?,
+        threads: number(17, "num_threads")?,
         starttime: number(19, "starttime")?,
         rss_pages: field(21, "rss")?
             .parse::<i64>()
@@ -170,6 +176,22 @@ mod tests {
         let stat = read(root.path(), 42).unwrap();
         assert_eq!(stat.comm, "a\nb\u{1}\u{fffd}\u{fffd}");
         assert_eq!((stat.state, stat.starttime), ('S', 29106));
+    }
+
+    #[test]
+    fn a_zombie_leader_with_live_threads_is_not_gone() {
+        // As seen here: python whose main thread called pthread_exit while
+        // another thread held a socket reads Z with num_threads 2; a
+        // process all of whose threads exited reads Z with 1.
+        let leader = SLEEP
+            .replacen(" S ", " Z ", 1)
+            .replacen(" 1 0 29106", " 2 0 29106", 1);
+        let stat = parse(&leader).unwrap();
+        assert_eq!((stat.state, stat.threads), ('Z', 2));
+        assert!(!stat.is_gone());
+        let zombie = SLEEP.replacen(" S ", " Z ", 1);
+        assert!(parse(&zombie).unwrap().is_gone());
+        assert!(!parse(SLEEP).unwrap().is_gone());
     }
 
     #[test]
