@@ -39,6 +39,16 @@ impl std::fmt::Display for Target {
 
 /// Parses `8080`, `127.0.0.1:8080`, `[::1]:8080` or `[::]:8080`.
 pub fn parse(text: &str) -> Result<Target, String> {
+    if text.starts_with('[') && text.ends_with(']') {
+        return Err(format!(
+            "{text:?} has no port: give [IPV6]:PORT, e.g. {text}:8080"
+        ));
+    }
+    if !text.ends_with(|c: char| c.is_ascii_digit()) || text.contains('+') {
+        return Err(format!(
+            "{text:?} is not a port: give PORT (1-65535), ADDR:PORT or [IPV6]:PORT"
+        ));
+    }
     let (addr, port) = match text.rsplit_once(':') {
         None => (None, text),
         Some((host, port)) => (Some(parse_addr(host, text)?), port),
@@ -132,6 +142,8 @@ mod tests {
         assert!(parse("::1:80").unwrap_err().contains("brackets"));
         assert!(parse("localhost:80").unwrap_err().contains("not resolved"));
         assert!(parse("[127.0.0.1]:80").is_err());
+        assert!(parse("[::1]").unwrap_err().contains("no port"));
+        assert!(parse("+80").unwrap_err().contains("not a port"));
     }
 
     #[test]

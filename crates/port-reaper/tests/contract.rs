@@ -33,6 +33,10 @@ fn bad_targets_and_values_say_what_is_wrong() {
             "no such user",
         ),
         (vec!["--only-exe", "node", "80"], "absolute path"),
+        // `--only-comm "$APP"` with APP unset must not mean "any holder".
+        (vec!["--only-comm", "", "80"], "--only-comm is empty"),
+        (vec!["--only-unit", "", "80"], "--only-unit is empty"),
+        (vec!["--list", "[::1]"], "no port"),
         (vec!["--any", "--grace", "5", "80"], "5"),
         (
             vec!["--any", "--stop-unit", "--kill-supervised", "80"],
