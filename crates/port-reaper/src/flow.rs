@@ -13,6 +13,7 @@ use anyhow::Context;
 use selfheal_core::Report;
 use selfheal_core::interrupt::Interrupts;
 use selfheal_core::process::Process;
+use selfheal_core::state::StateStore;
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,9 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
     let audit = if processes.is_empty() && units.is_empty() {
         None
     } else {
+        if let Some(dir) = &s.state_dir {
+            StateStore::open(dir).context("no audit log, so nothing was signalled")?;
+        }
         let log = AuditLog::new(&s.audit_path);
         log.check_writable()
             .context("no audit log, so nothing was signalled")?;

@@ -26,6 +26,9 @@ pub struct Settings {
     pub opts: reap::Options,
     pub dry_run: bool,
     pub audit_path: PathBuf,
+    /// The state directory holding the default audit log: created when
+    /// missing, as a fresh host has none (an explicit `--audit-log` is not).
+    pub state_dir: Option<PathBuf>,
     pub proc_root: PathBuf,
     pub passwd: String,
 }
@@ -84,6 +87,7 @@ impl Settings {
                 .audit_log
                 .clone()
                 .unwrap_or_else(|| cli.state.dir().join(audit::DEFAULT_FILE)),
+            state_dir: cli.audit_log.is_none().then(|| cli.state.dir()),
             proc_root: PathBuf::from(PROC_ROOT),
             passwd,
         })

@@ -290,3 +290,19 @@ fn a_zombie_leader_whose_thread_holds_the_port_is_seen_and_freed() {
         .stdout_has(&format!("pid {pid} (python3) exited after TERM"));
     assert!(!alive(pid));
 }
+
+#[test]
+fn a_fresh_host_without_a_state_dir_gets_one_for_the_default_audit_log() {
+    let holders = Holders::start(&[]);
+    let dir = tempdir().unwrap();
+    let state_dir = dir.path().join("never-made/selfheal");
+    selfheal_test_support::Cmd::new(support::BIN)
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .args(["--only-comm", "^python", &holders.port.to_string()])
+        .run()
+        .expect_code(0);
+    assert!(!alive(holders.pid()));
+    let log = std::fs::read_to_string(state_dir.join("port-reaper.audit.jsonl")).unwrap();
+    assert!(log.contains(r#""signal":"TERM""#), "{log}");
+}
