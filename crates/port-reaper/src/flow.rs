@@ -95,7 +95,12 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
         Some(&interrupts),
     )
     .context("cannot write the audit log")?;
-    let after = settle(s, &processes, !stops.is_empty())?;
+    // Told to stop: one last look, no waiting for the port to settle.
+    let after = if interrupts.received().is_some() {
+        scan(s)?
+    } else {
+        settle(s, &processes, !stops.is_empty())?
+    };
     let bind = s
         .bind_check
         .then(|| bind::bind_check(&s.query.target, s.query.proto));
