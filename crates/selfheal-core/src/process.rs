@@ -76,8 +76,7 @@ pub enum Ending {
     Killed,
     /// Still there after SIGKILL: stuck in the kernel, in this state.
     Survived { state: char },
-    /// Still running after SIGTERM when we were told to stop (SIGTERM,
-    /// SIGINT, SIGHUP) during the grace: no SIGKILL was sent.
+    /// Still running after SIGTERM: told to stop mid-grace, we sent no KILL.
     Interrupted,
 }
 
@@ -230,9 +229,8 @@ pub fn terminate_all(
 }
 
 /// [`terminate_all`], but a stop signal noted by `interrupts` during the
-/// grace ends the wait: what is still running is left as it is (no KILL)
-/// and reported [`Ending::Interrupted`], so the caller can record that
-/// before it exits.
+/// grace ends the wait: what still runs gets no KILL and is reported
+/// [`Ending::Interrupted`], for the caller to record before it exits.
 pub fn terminate_all_watched(
     processes: &[Process],
     grace: Duration,
