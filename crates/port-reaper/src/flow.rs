@@ -38,10 +38,13 @@ fn scan(s: &Settings) -> anyhow::Result<Scan> {
 }
 
 pub fn probe(s: &Settings) -> anyhow::Result<Report> {
-    if let Some(addr) = s.query.target.addr
-        && bind::address_is_local(addr) == Bind::NotLocal
-    {
-        return Ok(render::not_local(s, addr));
+    if let Some(addr) = s.query.target.addr {
+        match bind::address_is_local(addr) {
+            Bind::NotLocal => return Ok(render::not_local(s, addr)),
+            // Neither "ours" nor "not ours": never guess "free".
+            Bind::Failed(e) => anyhow::bail!("cannot tell whether {addr} is on this host: {e}"),
+            Bind::Bound | Bind::InUse => {}
+        }
     }
     let before = scan(s)?;
     if s.list || before.sockets.is_empty() {
