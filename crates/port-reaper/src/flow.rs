@@ -89,7 +89,7 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
     // still records each target's ending and reports, instead of dying
     // between TERM and KILL with nothing said.
     let interrupts = Interrupts::watch().context("cannot watch for stop signals")?;
-    let stops = stop_units(s, &units, audit.as_ref())?;
+    let stops = stop_units(s, &units, audit.as_ref(), &interrupts)?;
     let done: Vec<Done> = reap::terminate(
         &processes,
         &fields,
@@ -177,6 +177,7 @@ fn stop_units(
     s: &Settings,
     units: &[&Holder],
     audit: Option<&AuditLog>,
+    interrupts: &Interrupts,
 ) -> anyhow::Result<Vec<Result<String, String>>> {
     let mut results: Vec<Result<String, String>> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -186,7 +187,7 @@ fn stop_units(
             continue;
         }
         seen.push(&unit.name);
-        let result = reap::stop_unit(&unit.name, unit.user, STOP_TIMEOUT);
+        let result = reap::stop_unit(&unit.name, unit.user, STOP_TIMEOUT, interrupts);
         if let Some(log) = audit {
             let why = format!(
                 "its unit holds {} port {}",

@@ -139,6 +139,10 @@ pub fn terminate(
     });
     for (index, ending) in endings.into_iter().enumerate() {
         done[index].ending = ending;
+        // Told to stop before any signal: nothing happened to it to record.
+        if done[index].signals.is_empty() && ending == Ending::Interrupted {
+            continue;
+        }
         if let Some(log) = audit {
             let mut line = fields[index].clone();
             line.insert("event".into(), "ended".into());
@@ -179,7 +183,12 @@ pub fn ending_name(ending: Ending) -> String {
 
 /// `systemctl stop UNIT` (or `systemctl --user -M UID@ stop UNIT`), argv,
 /// never a shell. Returns how it went, as a phrase.
-pub fn stop_unit(unit: &str, user: Option<u32>, timeout: Duration) -> Result<String, String> {
+pub fn stop_unit(
+    unit: &str,
+    user: Option<u32>,
+    timeout: Duration,
+    interrupts: &Interrupts,
+) -> Result<String, String> {
     let mut argv: Vec<std::ffi::OsString> = vec!["systemctl".into()];
     if let Some(uid) = user {
         argv.extend(["--user".into(), "-M".into(), format!("{uid}@").into()]);
@@ -187,7 +196,8 @@ pub fn stop_unit(unit: &str, user: Option<u32>, timeout: Duration) -> Result<Str
     argv.extend(["stop".into(), "--".into(), unit.into()]);
     let mut spec = Spec::new(argv, timeout);
     spec.stdout_to_stderr = true;
-    match command::run(&spec) {
+    // Told to stop meanwhile, systemctl is stopped too, not waited for.
+    match command::run_until_stopped(&spec, interrupts) {
         Ok(done) if done.status.is_some_and(|s| s.success()) => Ok(format!("stopped {unit}")),
         Ok(done) => Err(format!("systemctl stop {unit}: {}", done.describe())),
         Err(e) => Err(format!("systemctl stop {unit}: {e}")),

@@ -214,8 +214,7 @@ impl Process {
     }
 }
 
-/// How often a grace period watched by [`Interrupts`] looks at them.
-const STOP_CHECK: Duration = Duration::from_millis(50);
+const STOP_CHECK: Duration = Duration::from_millis(50); // how often a watched grace looks
 
 /// TERM (and CONT, so a stopped process can act on it) to every process,
 /// up to `grace` for all of them to exit, KILL to the rest, then up to
@@ -228,15 +227,18 @@ pub fn terminate_all(
     terminate_all_watched(processes, grace, None, on_signal)
 }
 
-/// [`terminate_all`], but a stop signal noted by `interrupts` during the
-/// grace ends the wait: what still runs gets no KILL and is reported
-/// [`Ending::Interrupted`], for the caller to record before it exits.
+/// [`terminate_all`], but a stop signal noted by `interrupts` (before or
+/// during the grace) ends it: what still runs gets no KILL (or no signal
+/// at all) and is [`Ending::Interrupted`], for the caller to record.
 pub fn terminate_all_watched(
     processes: &[Process],
     grace: Duration,
     interrupts: Option<&Interrupts>,
     mut on_signal: impl FnMut(Sent<'_>),
 ) -> Vec<Ending> {
+    if interrupts.and_then(Interrupts::received).is_some() {
+        return vec![Ending::Interrupted; processes.len()];
+    }
     let mut send = |process: &Process, signal: Signal| {
         let result = process.signal(signal);
         on_signal(Sent {
@@ -293,11 +295,8 @@ fn wait_all(
     interrupts: Option<&Interrupts>,
 ) -> bool {
     loop {
-        let now = Instant::now();
-        let slice = match interrupts {
-            Some(_) => deadline.min(now + STOP_CHECK),
-            None => deadline,
-        };
+        let check = Instant::now() + STOP_CHECK;
+        let slice = interrupts.map_or(deadline, |_| deadline.min(check));
         for (gone, process) in exited.iter_mut().zip(processes) {
             *gone = *gone || process.wait_exit(slice);
         }
