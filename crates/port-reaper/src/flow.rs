@@ -13,12 +13,14 @@ use anyhow::Context;
 use selfheal_core::Report;
 use selfheal_core::interrupt::Interrupts;
 use selfheal_core::process::Process;
-use selfheal_core::state::StateStore;
+use selfheal_core::state::{LockError, LockWait, StateLock, StateStore};
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
 
 /// How long the port may take to show free once its holders are gone.
 const SETTLE: Duration = Duration::from_secs(2);
+/// Beyond the grace, how long a run waits for another acting on the port.
+const TURN_SLACK: Duration = Duration::from_secs(30);
 /// `systemctl stop` gets this long.
 const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -46,7 +48,16 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
             Bind::Bound | Bind::InUse => {}
         }
     }
-    let before = scan(s)?;
+    let mut before = scan(s)?;
+    // One acting run per port at a time; the lock held, look afresh: a run
+    // that waited usually finds the port freed by the other.
+    let _turn = if s.list || s.dry_run || before.sockets.is_empty() {
+        None
+    } else {
+        let turn = take_turn(s)?;
+        before = scan(s)?;
+        Some(turn)
+    };
     if s.list || before.sockets.is_empty() {
         let bind = s
             .bind_check
@@ -118,6 +129,23 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
         audit_log: audit.as_ref().map(|a| a.path().display().to_string()),
     };
     Ok(render::acted(s, &run))
+}
+
+/// The lock on this proto and port, waiting up to the grace plus
+/// [`TURN_SLACK`] for another run to finish.
+fn take_turn(s: &Settings) -> anyhow::Result<StateLock> {
+    let (proto, port) = (s.query.proto.as_str(), s.query.target.port);
+    let store = StateStore::open(&s.lock_dir).context("cannot take the port's lock")?;
+    match store.lock(
+        &format!("{proto}-{port}"),
+        LockWait::Upto(s.grace + TURN_SLACK),
+    ) {
+        Ok(lock) => Ok(lock),
+        Err(LockError::Busy) => anyhow::bail!(
+            "another port-reaper is still acting on {proto} port {port}: nothing signalled; try again once it is done"
+        ),
+        Err(e) => Err(anyhow::anyhow!(e).context("cannot take the port's lock")),
+    }
 }
 
 type Targets = (Vec<Process>, Vec<Map<String, Value>>, Vec<String>);

@@ -307,3 +307,34 @@ fn a_fresh_host_without_a_state_dir_gets_one_for_the_default_audit_log() {
     let log = std::fs::read_to_string(state_dir.join("port-reaper.audit.jsonl")).unwrap();
     assert!(log.contains(r#""signal":"TERM""#), "{log}");
 }
+
+#[test]
+fn two_runs_at_once_on_one_port_do_not_both_act() {
+    let holders = Holders::start(&["--ignore-term"]);
+    let dir = tempdir().unwrap();
+    let port = holders.port.to_string();
+    let mut first = reaper(dir.path())
+        .args(["--any", "--grace", "1s", &port])
+        .spawn();
+    eventually("the first run sent TERM", || {
+        !audit_lines(dir.path()).is_empty()
+    });
+    // The second waits for the first, then finds the port free.
+    reaper(dir.path())
+        .args(["--any", "--grace", "1s", &port])
+        .run()
+        .expect_code(0)
+        .stdout_has("is free");
+    assert!(first.child().wait().unwrap().success());
+    let signals: Vec<String> = audit_lines(dir.path())
+        .iter()
+        .filter(|l| l["event"] == "signal")
+        .map(|l| format!("{} {}", l["signal"], l["by_pid"]))
+        .collect();
+    assert_eq!(
+        signals.len(),
+        2,
+        "one TERM and one KILL, by one run: {signals:?}"
+    );
+    assert!(!alive(holders.pid()));
+}
