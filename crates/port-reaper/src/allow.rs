@@ -23,6 +23,13 @@ impl Allow {
         user: Option<(&str, Option<u32>)>,
         any: bool,
     ) -> Result<Allow, String> {
+        for (flag, value) in [("--only-comm", comm), ("--only-unit", unit)] {
+            if value == Some("") {
+                return Err(format!(
+                    "{flag} is empty (an unset variable?): it would allow every holder; give a value, or --any to mean any holder"
+                ));
+            }
+        }
         let comm = comm
             .map(|text| {
                 Regex::new(text)

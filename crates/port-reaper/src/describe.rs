@@ -179,6 +179,12 @@ fn actions(run: &Run<'_>) -> Vec<String> {
             Ending::Survived { state } => {
                 format!("{who} survived SIGKILL (state {state}: stuck in the kernel)")
             }
+            Ending::Interrupted if done.signals.is_empty() => {
+                format!("{who} was not signalled: port-reaper was told to stop first")
+            }
+            Ending::Interrupted => format!(
+                "{who} was still running after TERM when port-reaper was told to stop (no KILL sent)"
+            ),
         });
     }
     out

@@ -11,12 +11,16 @@ use crate::settings::Settings;
 use crate::tree;
 use anyhow::Context;
 use selfheal_core::Report;
+use selfheal_core::interrupt::Interrupts;
 use selfheal_core::process::Process;
+use selfheal_core::state::{LockError, LockWait, StateLock, StateStore};
 use serde_json::{Map, Value};
 use std::time::{Duration, Instant};
 
 /// How long the port may take to show free once its holders are gone.
 const SETTLE: Duration = Duration::from_secs(2);
+/// Beyond the grace, how long a run waits for another acting on the port.
+const TURN_SLACK: Duration = Duration::from_secs(30);
 /// `systemctl stop` gets this long.
 const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -36,12 +40,24 @@ fn scan(s: &Settings) -> anyhow::Result<Scan> {
 }
 
 pub fn probe(s: &Settings) -> anyhow::Result<Report> {
-    if let Some(addr) = s.query.target.addr
-        && bind::address_is_local(addr) == Bind::NotLocal
-    {
-        return Ok(render::not_local(s, addr));
+    if let Some(addr) = s.query.target.addr {
+        match bind::address_is_local(addr) {
+            Bind::NotLocal => return Ok(render::not_local(s, addr)),
+            // Neither "ours" nor "not ours": never guess "free".
+            Bind::Failed(e) => anyhow::bail!("cannot tell whether {addr} is on this host: {e}"),
+            Bind::Bound | Bind::InUse => {}
+        }
     }
-    let before = scan(s)?;
+    let mut before = scan(s)?;
+    // One acting run per port at a time; the lock held, look afresh: a run
+    // that waited usually finds the port freed by the other.
+    let _turn = if s.list || s.dry_run || before.sockets.is_empty() {
+        None
+    } else {
+        let turn = take_turn(s)?;
+        before = scan(s)?;
+        Some(turn)
+    };
     if s.list || before.sockets.is_empty() {
         let bind = s
             .bind_check
@@ -72,15 +88,33 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
     let audit = if processes.is_empty() && units.is_empty() {
         None
     } else {
+        if let Some(dir) = &s.state_dir {
+            StateStore::open(dir).context("no audit log, so nothing was signalled")?;
+        }
         let log = AuditLog::new(&s.audit_path);
         log.check_writable()
             .context("no audit log, so nothing was signalled")?;
         Some(log)
     };
-    let stops = stop_units(s, &units, audit.as_ref())?;
-    let done: Vec<Done> = reap::terminate(&processes, &fields, s.grace, audit.as_ref())
-        .context("cannot write the audit log")?;
-    let after = settle(s, &processes, !stops.is_empty())?;
+    // Told to stop mid-grace (a unit's start timeout, Ctrl-C), the run
+    // still records each target's ending and reports, instead of dying
+    // between TERM and KILL with nothing said.
+    let interrupts = Interrupts::watch().context("cannot watch for stop signals")?;
+    let stops = stop_units(s, &units, audit.as_ref(), &interrupts)?;
+    let done: Vec<Done> = reap::terminate(
+        &processes,
+        &fields,
+        s.grace,
+        audit.as_ref(),
+        Some(&interrupts),
+    )
+    .context("cannot write the audit log")?;
+    // Told to stop: one last look, no waiting for the port to settle.
+    let after = if interrupts.received().is_some() {
+        scan(s)?
+    } else {
+        settle(s, &processes, !stops.is_empty())?
+    };
     let bind = s
         .bind_check
         .then(|| bind::bind_check(&s.query.target, s.query.proto));
@@ -95,6 +129,23 @@ pub fn probe(s: &Settings) -> anyhow::Result<Report> {
         audit_log: audit.as_ref().map(|a| a.path().display().to_string()),
     };
     Ok(render::acted(s, &run))
+}
+
+/// The lock on this proto and port, waiting up to the grace plus
+/// [`TURN_SLACK`] for another run to finish.
+fn take_turn(s: &Settings) -> anyhow::Result<StateLock> {
+    let (proto, port) = (s.query.proto.as_str(), s.query.target.port);
+    let store = StateStore::open(&s.lock_dir).context("cannot take the port's lock")?;
+    match store.lock(
+        &format!("{proto}-{port}"),
+        LockWait::Upto(s.grace + TURN_SLACK),
+    ) {
+        Ok(lock) => Ok(lock),
+        Err(LockError::Busy) => anyhow::bail!(
+            "another port-reaper is still acting on {proto} port {port}: nothing signalled; try again once it is done"
+        ),
+        Err(e) => Err(anyhow::anyhow!(e).context("cannot take the port's lock")),
+    }
 }
 
 type Targets = (Vec<Process>, Vec<Map<String, Value>>, Vec<String>);
@@ -154,6 +205,7 @@ fn stop_units(
     s: &Settings,
     units: &[&Holder],
     audit: Option<&AuditLog>,
+    interrupts: &Interrupts,
 ) -> anyhow::Result<Vec<Result<String, String>>> {
     let mut results: Vec<Result<String, String>> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -163,7 +215,7 @@ fn stop_units(
             continue;
         }
         seen.push(&unit.name);
-        let result = reap::stop_unit(&unit.name, unit.user, STOP_TIMEOUT);
+        let result = reap::stop_unit(&unit.name, unit.user, STOP_TIMEOUT, interrupts);
         if let Some(log) = audit {
             let why = format!(
                 "its unit holds {} port {}",

@@ -53,14 +53,12 @@ pub struct Sources<'a> {
 pub fn describe(src: &Sources<'_>, pid: i32, inodes: Vec<u64>) -> Option<Holder> {
     let stat = procstat::read(src.proc_root, pid).ok()?;
     let dir = src.proc_root.join(pid.to_string());
-    let uid = std::fs::read_to_string(dir.join("status"))
-        .ok()
+    let uid = read_lossy(&dir.join("status"))
         .as_deref()
         .and_then(real_uid);
     let parent = procstat::read(src.proc_root, stat.ppid).ok();
     let parent_comm = parent.as_ref().map(|p| p.comm.clone());
-    let unit = std::fs::read_to_string(dir.join("cgroup"))
-        .ok()
+    let unit = read_lossy(&dir.join("cgroup"))
         .as_deref()
         .and_then(cgroup::path)
         .and_then(cgroup::unit);
@@ -90,6 +88,13 @@ pub fn describe(src: &Sources<'_>, pid: i32, inodes: Vec<u64>) -> Option<Holder>
         supervisor,
         inodes,
     })
+}
+
+/// A `/proc` text file whose names (a comm in `status`, a cgroup) may not
+/// be UTF-8: such a name must not hide the rest of the file.
+fn read_lossy(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn supervisor(

@@ -8,6 +8,7 @@ use crate::bind::Bind;
 use crate::discover::Scan;
 use crate::holder::Holder;
 use selfheal_core::command::{self, Spec};
+use selfheal_core::interrupt::{self, Interrupts};
 use selfheal_core::process::{self, Ending, Process, Refusal};
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -90,12 +91,14 @@ pub struct Done {
 }
 
 /// Sends TERM/KILL to `processes` (`fields[i]` says who process i is and
-/// why), auditing every signal and every ending.
+/// why), auditing every signal and every ending. A stop signal to us
+/// during the grace (`interrupts`) ends it without KILL, audited as such.
 pub fn terminate(
     processes: &[Process],
     fields: &[Map<String, Value>],
     grace: Duration,
     audit: Option<&AuditLog>,
+    interrupts: Option<&Interrupts>,
 ) -> std::io::Result<Vec<Done>> {
     let mut done: Vec<Done> = processes
         .iter()
@@ -107,7 +110,7 @@ pub fn terminate(
         })
         .collect();
     let mut audit_error = None;
-    let endings = process::terminate_all(processes, grace, |sent| {
+    let endings = process::terminate_all_watched(processes, grace, interrupts, |sent| {
         let index = processes
             .iter()
             .position(|p| std::ptr::eq(p, sent.process))
@@ -136,10 +139,17 @@ pub fn terminate(
     });
     for (index, ending) in endings.into_iter().enumerate() {
         done[index].ending = ending;
+        // Told to stop before any signal: nothing happened to it to record.
+        if done[index].signals.is_empty() && ending == Ending::Interrupted {
+            continue;
+        }
         if let Some(log) = audit {
             let mut line = fields[index].clone();
             line.insert("event".into(), "ended".into());
             line.insert("ending".into(), ending_name(ending).into());
+            if let Some(signal) = interrupts.and_then(Interrupts::received) {
+                line.insert("stopped_by".into(), interrupt::signal_name(signal).into());
+            }
             log.append(&stamped(line))?;
         }
     }
@@ -158,19 +168,27 @@ pub fn stamped(mut line: Map<String, Value>) -> Map<String, Value> {
     line
 }
 
-/// `exited`, `killed`, `survived (state D)`.
+/// `exited`, `killed`, `survived (state D)`, `interrupted (...)`.
 #[must_use]
 pub fn ending_name(ending: Ending) -> String {
     match ending {
         Ending::Exited => "exited".into(),
         Ending::Killed => "killed".into(),
         Ending::Survived { state } => format!("survived (state {state})"),
+        Ending::Interrupted => {
+            "interrupted (still running, no KILL: port-reaper was told to stop)".into()
+        }
     }
 }
 
 /// `systemctl stop UNIT` (or `systemctl --user -M UID@ stop UNIT`), argv,
 /// never a shell. Returns how it went, as a phrase.
-pub fn stop_unit(unit: &str, user: Option<u32>, timeout: Duration) -> Result<String, String> {
+pub fn stop_unit(
+    unit: &str,
+    user: Option<u32>,
+    timeout: Duration,
+    interrupts: &Interrupts,
+) -> Result<String, String> {
     let mut argv: Vec<std::ffi::OsString> = vec!["systemctl".into()];
     if let Some(uid) = user {
         argv.extend(["--user".into(), "-M".into(), format!("{uid}@").into()]);
@@ -178,7 +196,8 @@ pub fn stop_unit(unit: &str, user: Option<u32>, timeout: Duration) -> Result<Str
     argv.extend(["stop".into(), "--".into(), unit.into()]);
     let mut spec = Spec::new(argv, timeout);
     spec.stdout_to_stderr = true;
-    match command::run(&spec) {
+    // Told to stop meanwhile, systemctl is stopped too, not waited for.
+    match command::run_until_stopped(&spec, interrupts) {
         Ok(done) if done.status.is_some_and(|s| s.success()) => Ok(format!("stopped {unit}")),
         Ok(done) => Err(format!("systemctl stop {unit}: {}", done.describe())),
         Err(e) => Err(format!("systemctl stop {unit}: {e}")),

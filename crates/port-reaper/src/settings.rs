@@ -26,6 +26,11 @@ pub struct Settings {
     pub opts: reap::Options,
     pub dry_run: bool,
     pub audit_path: PathBuf,
+    /// The state directory holding the default audit log: created when
+    /// missing, as a fresh host has none (an explicit `--audit-log` is not).
+    pub state_dir: Option<PathBuf>,
+    /// Where the per-port locks live (`STATE_DIR/port-reaper`).
+    pub lock_dir: PathBuf,
     pub proc_root: PathBuf,
     pub passwd: String,
 }
@@ -84,6 +89,8 @@ impl Settings {
                 .audit_log
                 .clone()
                 .unwrap_or_else(|| cli.state.dir().join(audit::DEFAULT_FILE)),
+            state_dir: cli.audit_log.is_none().then(|| cli.state.dir()),
+            lock_dir: crate::TOOL.state_dir(&cli.state),
             proc_root: PathBuf::from(PROC_ROOT),
             passwd,
         })

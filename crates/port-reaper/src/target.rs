@@ -24,6 +24,16 @@ impl std::fmt::Display for Target {
 
 /// Parses `8080`, `127.0.0.1:8080`, `[::1]:8080` or `[::]:8080`.
 pub fn parse(text: &str) -> Result<Target, String> {
+    if text.starts_with('[') && text.ends_with(']') {
+        return Err(format!(
+            "{text:?} has no port: give [IPV6]:PORT, e.g. {text}:8080"
+        ));
+    }
+    if !text.ends_with(|c: char| c.is_ascii_digit()) || text.contains('+') {
+        return Err(format!(
+            "{text:?} is not a port: give PORT (1-65535), ADDR:PORT or [IPV6]:PORT"
+        ));
+    }
     let (addr, port) = match text.rsplit_once(':') {
         None => (None, text),
         Some((host, port)) => (Some(parse_addr(host, text)?), port),
@@ -43,6 +53,14 @@ fn parse_addr(host: &str, whole: &str) -> Result<IpAddr, String> {
         Some(inner) => inner.parse::<Ipv6Addr>().map(IpAddr::V6).ok(),
         None => host.parse::<Ipv4Addr>().map(IpAddr::V4).ok(),
     };
+    if let Some(IpAddr::V6(v6)) = parsed
+        && v6.is_unicast_link_local()
+    {
+        // Without its interface it cannot be bound, so "is it ours?" has no answer.
+        return Err(format!(
+            "{whole:?}: {v6} is link-local, which needs an interface zone port-reaper does not take: give the port alone to cover every address"
+        ));
+    }
     parsed.ok_or_else(|| {
         format!(
             "{whole:?}: {host:?} is not an IP address (IPv4 as 127.0.0.1:8080, IPv6 in brackets as [::1]:8080; names are not resolved)"
@@ -117,6 +135,9 @@ mod tests {
         assert!(parse("::1:80").unwrap_err().contains("brackets"));
         assert!(parse("localhost:80").unwrap_err().contains("not resolved"));
         assert!(parse("[127.0.0.1]:80").is_err());
+        assert!(parse("[::1]").unwrap_err().contains("no port"));
+        assert!(parse("+80").unwrap_err().contains("not a port"));
+        assert!(parse("[fe80::1]:80").unwrap_err().contains("link-local"));
     }
 
     #[test]

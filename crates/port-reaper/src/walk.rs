@@ -115,7 +115,11 @@ fn scan(root: &OwnedFd, pids: &[i32], next: &AtomicUsize, wanted: &[u64]) -> Wal
             path.push_str(itoa(pid, &mut [0u8; 12]));
             path.push_str("/fd");
             match open_dir(root, path.as_str()) {
-                Ok(fd_dir) => holds_in(&fd_dir, pid, wanted, &mut dents, &mut part.holds),
+                Ok(fd_dir) => {
+                    if holds_in(&fd_dir, pid, wanted, &mut dents, &mut part.holds) == 0 {
+                        through_a_thread(root, pid, wanted, &mut dents, &mut part.holds);
+                    }
+                }
                 Err(Errno::ACCESS | Errno::PERM) => {
                     part.unreadable += 1;
                     part.unreadable_pids.push(pid);
@@ -128,20 +132,57 @@ fn scan(root: &OwnedFd, pids: &[i32], next: &AtomicUsize, wanted: &[u64]) -> Wal
     }
 }
 
+/// A process showing no descriptors may be a zombie leader (its main
+/// thread called `pthread_exit`) whose other threads still hold them: they
+/// are read through one of those threads. Kernel threads also show none;
+/// they have no other thread, so this costs them one directory read.
+fn through_a_thread(
+    root: &OwnedFd,
+    pid: i32,
+    wanted: &[u64],
+    dents: &mut [MaybeUninit<u8>],
+    holds: &mut Vec<(i32, u64)>,
+) {
+    let mut pid_buf = [0u8; 12];
+    let task = format!("{}/task", itoa(pid, &mut pid_buf));
+    let Ok(task_dir) = open_dir(root, task.as_str()) else {
+        return;
+    };
+    let mut tid = None;
+    let mut dir = RawDir::new(&task_dir, &mut *dents);
+    while let Some(Ok(entry)) = dir.next() {
+        let name = std::str::from_utf8(entry.file_name().to_bytes()).ok();
+        if let Some(found) = name.and_then(|n| n.parse::<i32>().ok())
+            && found != pid
+        {
+            tid = Some(found);
+            break;
+        }
+    }
+    let Some(tid) = tid else { return };
+    if let Ok(fd_dir) = open_dir(&task_dir, format!("{tid}/fd").as_str()) {
+        holds_in(&fd_dir, pid, wanted, dents, holds);
+    }
+}
+
+/// Adds the wanted sockets among `fd_dir`'s links; returns how many
+/// descriptors it saw.
 fn holds_in(
     fd_dir: &OwnedFd,
     pid: i32,
     wanted: &[u64],
     dents: &mut [MaybeUninit<u8>],
     holds: &mut Vec<(i32, u64)>,
-) {
+) -> usize {
     let mut dir = RawDir::new(fd_dir, dents);
     let mut link = [0u8; 48];
+    let mut seen = 0;
     while let Some(Ok(entry)) = dir.next() {
         let name = entry.file_name();
         if name.to_bytes().first() == Some(&b'.') {
             continue;
         }
+        seen += 1;
         let Ok(len) = readlinkat_raw(fd_dir, name, &mut link[..]) else {
             continue;
         };
@@ -151,6 +192,7 @@ fn holds_in(
             holds.push((pid, inode));
         }
     }
+    seen
 }
 
 fn itoa(value: i32, buf: &mut [u8; 12]) -> &str {

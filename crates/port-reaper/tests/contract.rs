@@ -33,6 +33,12 @@ fn bad_targets_and_values_say_what_is_wrong() {
             "no such user",
         ),
         (vec!["--only-exe", "node", "80"], "absolute path"),
+        // `--only-comm "$APP"` with APP unset must not mean "any holder".
+        (vec!["--only-comm", "", "80"], "--only-comm is empty"),
+        (vec!["--only-unit", "", "80"], "--only-unit is empty"),
+        (vec!["--list", "[::1]"], "no port"),
+        // Unbindable without a zone: it used to read as "free".
+        (vec!["--list", "[fe80::1]:80"], "link-local"),
         (vec!["--any", "--grace", "5", "80"], "5"),
         (
             vec!["--any", "--stop-unit", "--kill-supervised", "80"],

@@ -162,6 +162,34 @@ fn prom_output_and_textfile_pass_promtool() {
 }
 
 #[test]
+fn a_holder_with_a_hostile_non_utf8_name_is_seen_and_freed() {
+    // "a|b\nc" then the bytes 0xff 0xfe: any process may name itself so.
+    let holders = Holders::start(&["--comm-hex", "617c620a63fffe"]);
+    let pid = holders.pid();
+    let port = holders.port.to_string();
+    let run = Cmd::new(BIN).args(["--list", &port]).run().expect_code(2);
+    assert_eq!(run.stdout.lines().count(), 2, "one line per holder:\n{run}");
+    // `|` would end the Nagios line: it is shown as a broken bar.
+    assert!(run.stdout.contains(&format!("pid {pid} (a¦b")), "{run}");
+    assert!(
+        run.stdout.contains("user root"),
+        "status read despite the name:\n{run}"
+    );
+    let report = list(&port, &[]);
+    assert_eq!(holder_pids(&report), [i64::from(pid)]);
+    assert_eq!(
+        report["details"]["holders"][0]["comm"],
+        "a|b\nc\u{fffd}\u{fffd}"
+    );
+    let dir = tempdir().unwrap();
+    support::reaper(dir.path())
+        .args(["--only-comm", "^a\\|b", "--only-user", "root", &port])
+        .run()
+        .expect_code(0);
+    support::eventually("the holder is gone", || !alive(pid));
+}
+
+#[test]
 fn without_permission_to_see_the_holder_it_is_unknown_not_free() {
     let holders = Holders::start(&[]);
     let port = holders.port.to_string();

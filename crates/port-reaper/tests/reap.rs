@@ -232,3 +232,109 @@ fn a_holder_whose_parent_is_a_supervisor_is_left_alone_unless_asked() {
     assert!(!alive(child));
     assert!(alive(supervisor), "only the holder is signalled");
 }
+
+#[test]
+fn a_stop_signal_mid_grace_is_audited_and_sends_no_kill() {
+    let holders = Holders::start(&["--ignore-term"]);
+    let pid = holders.pid();
+    let dir = tempdir().unwrap();
+    let mut reaping = reaper(dir.path())
+        .args(["--any", "--grace", "60s", &holders.port.to_string()])
+        .spawn();
+    eventually("TERM is audited", || !audit_lines(dir.path()).is_empty());
+    let started = Instant::now();
+    support::signal(
+        reaping.id().cast_signed(),
+        selfheal_core::process::Signal::TERM,
+    );
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut reaping.child().stdout.take().unwrap(), &mut out).unwrap();
+    let status = reaping.child().wait().unwrap();
+    // No 60 s grace and no 2 s wait for the port to settle either.
+    assert!(started.elapsed() < Duration::from_millis(1500), "{out}");
+    assert_eq!(status.code(), Some(2), "still held, said so:\n{out}");
+    assert!(
+        out.contains("when port-reaper was told to stop (no KILL sent)"),
+        "{out}"
+    );
+    let audit = audit_lines(dir.path());
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit[1]["event"], "ended");
+    assert!(
+        audit[1]["ending"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted")
+    );
+    assert_eq!(audit[1]["stopped_by"], "SIGTERM");
+    assert!(alive(pid), "told to stop, it does not escalate to KILL");
+}
+
+#[test]
+fn a_zombie_leader_whose_thread_holds_the_port_is_seen_and_freed() {
+    let holders = Holders::start(&["--zombie-leader"]);
+    let pid = holders.pid();
+    eventually("the main thread has exited", || state(pid) == Some('Z'));
+    let dir = tempdir().unwrap();
+    let port = holders.port.to_string();
+    let run = reaper(dir.path())
+        .args(["--list", "--format", "json", &port])
+        .run()
+        .expect_code(2);
+    let report = json(&run);
+    assert_eq!(report["details"]["holders"][0]["pid"], pid, "{run}");
+    assert_eq!(report["details"]["holders"][0]["state"], "Z", "{run}");
+    reaper(dir.path())
+        .args(["--any", "--grace", "2s", &port])
+        .run()
+        .expect_code(0)
+        .stdout_has(&format!("pid {pid} (python3) exited after TERM"));
+    assert!(!alive(pid));
+}
+
+#[test]
+fn a_fresh_host_without_a_state_dir_gets_one_for_the_default_audit_log() {
+    let holders = Holders::start(&[]);
+    let dir = tempdir().unwrap();
+    let state_dir = dir.path().join("never-made/selfheal");
+    selfheal_test_support::Cmd::new(support::BIN)
+        .arg("--state-dir")
+        .arg(&state_dir)
+        .args(["--only-comm", "^python", &holders.port.to_string()])
+        .run()
+        .expect_code(0);
+    assert!(!alive(holders.pid()));
+    let log = std::fs::read_to_string(state_dir.join("port-reaper.audit.jsonl")).unwrap();
+    assert!(log.contains(r#""signal":"TERM""#), "{log}");
+}
+
+#[test]
+fn two_runs_at_once_on_one_port_do_not_both_act() {
+    let holders = Holders::start(&["--ignore-term"]);
+    let dir = tempdir().unwrap();
+    let port = holders.port.to_string();
+    let mut first = reaper(dir.path())
+        .args(["--any", "--grace", "1s", &port])
+        .spawn();
+    eventually("the first run sent TERM", || {
+        !audit_lines(dir.path()).is_empty()
+    });
+    // The second waits for the first, then finds the port free.
+    reaper(dir.path())
+        .args(["--any", "--grace", "1s", &port])
+        .run()
+        .expect_code(0)
+        .stdout_has("is free");
+    assert!(first.child().wait().unwrap().success());
+    let signals: Vec<String> = audit_lines(dir.path())
+        .iter()
+        .filter(|l| l["event"] == "signal")
+        .map(|l| format!("{} {}", l["signal"], l["by_pid"]))
+        .collect();
+    assert_eq!(
+        signals.len(),
+        2,
+        "one TERM and one KILL, by one run: {signals:?}"
+    );
+    assert!(!alive(holders.pid()));
+}

@@ -107,6 +107,8 @@ fn a_leftover_in_our_own_unit_is_ours_to_clear_as_in_exec_start_pre() {
     Cmd::new("sh")
         .args(["-c", &join, BIN, "--audit-log"])
         .arg(dir.path().join("audit.jsonl"))
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
         .args(["--only-unit", &unit.name, &holders.port.to_string()])
         .run()
         .expect_code(0)

@@ -335,4 +335,25 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/prog"), "{err}");
     }
+
+    #[test]
+    fn told_to_stop_before_terminating_nothing_is_signalled() {
+        let name = "command::tests::told_to_stop_before_terminating_nothing_is_signalled";
+        if !crate::testing::in_own_process(name, &[]) {
+            return;
+        }
+        let interrupts = Interrupts::watch().unwrap();
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let target = Process::child(&child);
+        signal_hook::low_level::raise(signal_hook::consts::SIGTERM).unwrap();
+        let mut sent = 0;
+        let one = std::slice::from_ref(&target);
+        let grace = Duration::from_secs(30);
+        let endings = process::terminate_all_watched(one, grace, Some(&interrupts), |_| sent += 1);
+        assert_eq!(endings, [process::Ending::Interrupted]);
+        assert_eq!(sent, 0, "no signal once told to stop");
+        assert!(target.is_running());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }

@@ -9,6 +9,7 @@
 //! the same for a process group. [`Process::open_target`] refuses PID 1,
 //! ourselves, our ancestors and kernel threads.
 
+use crate::interrupt::Interrupts;
 use crate::procstat::{self, ProcStat};
 use rustix::fd::OwnedFd;
 /// The signal type `Process::signal` takes (rustix's).
@@ -75,6 +76,8 @@ pub enum Ending {
     Killed,
     /// Still there after SIGKILL: stuck in the kernel, in this state.
     Survived { state: char },
+    /// Still running after SIGTERM: told to stop mid-grace, we sent no KILL.
+    Interrupted,
 }
 
 /// A signal that was sent (or tried), for an audit line.
@@ -211,14 +214,31 @@ impl Process {
     }
 }
 
+const STOP_CHECK: Duration = Duration::from_millis(50); // how often a watched grace looks
+
 /// TERM (and CONT, so a stopped process can act on it) to every process,
 /// up to `grace` for all of them to exit, KILL to the rest, then up to
 /// [`KILL_WAIT`]. `on_signal` sees every signal sent, for an audit log.
 pub fn terminate_all(
     processes: &[Process],
     grace: Duration,
+    on_signal: impl FnMut(Sent<'_>),
+) -> Vec<Ending> {
+    terminate_all_watched(processes, grace, None, on_signal)
+}
+
+/// [`terminate_all`], but a stop signal noted by `interrupts` (before or
+/// during the grace) ends it: what still runs gets no KILL (or no signal
+/// at all) and is [`Ending::Interrupted`], for the caller to record.
+pub fn terminate_all_watched(
+    processes: &[Process],
+    grace: Duration,
+    interrupts: Option<&Interrupts>,
     mut on_signal: impl FnMut(Sent<'_>),
 ) -> Vec<Ending> {
+    if interrupts.and_then(Interrupts::received).is_some() {
+        return vec![Ending::Interrupted; processes.len()];
+    }
     let mut send = |process: &Process, signal: Signal| {
         let result = process.signal(signal);
         on_signal(Sent {
@@ -233,8 +253,19 @@ pub fn terminate_all(
             let _ = process.signal(Signal::CONT);
         }
     }
-    let grace_end = Instant::now() + grace;
-    let exited: Vec<bool> = processes.iter().map(|p| p.wait_exit(grace_end)).collect();
+    let mut exited = vec![false; processes.len()];
+    if wait_all(processes, &mut exited, Instant::now() + grace, interrupts) {
+        return exited
+            .iter()
+            .map(|&gone| {
+                if gone {
+                    Ending::Exited
+                } else {
+                    Ending::Interrupted
+                }
+            })
+            .collect();
+    }
     let mut killed = vec![false; processes.len()];
     for (index, process) in processes.iter().enumerate() {
         if !exited[index] {
@@ -253,6 +284,29 @@ pub fn terminate_all(
             },
         })
         .collect()
+}
+
+/// Waits until every process has exited (marking `exited`) or `deadline`
+/// passes; true if a stop signal cut the wait short.
+fn wait_all(
+    processes: &[Process],
+    exited: &mut [bool],
+    deadline: Instant,
+    interrupts: Option<&Interrupts>,
+) -> bool {
+    loop {
+        let check = Instant::now() + STOP_CHECK;
+        let slice = interrupts.map_or(deadline, |_| deadline.min(check));
+        for (gone, process) in exited.iter_mut().zip(processes) {
+            *gone = *gone || process.wait_exit(slice);
+        }
+        if interrupts.and_then(Interrupts::received).is_some() {
+            return true;
+        }
+        if exited.iter().all(|&gone| gone) || Instant::now() >= deadline {
+            return false;
+        }
+    }
 }
 
 /// The same for one process.

@@ -27,6 +27,8 @@ pub struct ProcStat {
     /// CPU time in clock ticks (`sysconf(_SC_CLK_TCK)`, 100 on Linux).
     pub utime: u64,
     pub stime: u64,
+    /// Threads in its thread group (`num_threads`).
+    pub threads: u64,
     /// Start time in clock ticks after boot: with the pid, the identity of
     /// a process (a recycled pid has a later start time).
     pub starttime: u64,
@@ -47,9 +49,12 @@ impl ProcStat {
     }
 
     /// Zombie or dead: it holds nothing any more and cannot be signalled.
+    /// A zombie *leader* whose other threads still run (its main thread
+    /// called `pthread_exit`) is not gone: they hold its descriptors and a
+    /// signal to it reaches them.
     #[must_use]
     pub fn is_gone(&self) -> bool {
-        matches!(self.state, 'Z' | 'X' | 'x')
+        matches!(self.state, 'Z' | 'X' | 'x') && self.threads <= 1
     }
 }
 
@@ -85,6 +90,7 @@ pub fn parse(line: &str) -> Result<ProcStat, String> {
         flags: number(6, "flags")?,
         utime: number(11, "utime")?,
         stime: number(12, "stime")?,
+        threads: number(17, "num_threads")?,
         starttime: number(19, "starttime")?,
         rss_pages: field(21, "rss")?
             .parse::<i64>()
@@ -94,10 +100,13 @@ pub fn parse(line: &str) -> Result<ProcStat, String> {
 }
 
 /// Reads and parses `<proc_root>/<pid>/stat`. A process that vanished is
-/// `NotFound`; a malformed line is `InvalidData`.
+/// `NotFound`; a malformed line is `InvalidData`. A comm that is not UTF-8
+/// (any process may name itself so) reads with U+FFFD in its place: failing
+/// would make that process invisible, and never a target's "gone".
 pub fn read(proc_root: &Path, pid: i32) -> io::Result<ProcStat> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat"))?;
-    parse(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    let bytes = std::fs::read(proc_root.join(pid.to_string()).join("stat"))?;
+    parse(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]
@@ -157,6 +166,38 @@ mod tests {
         assert_eq!(read(root.path(), 10260).unwrap().comm, "sleep");
         let missing = read(root.path(), 1).unwrap_err();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_comm_that_is_not_utf8_still_reads() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("42")).unwrap();
+        let line = SLEEP
+            .replace("10260 (sleep)", "42 (a\nb\u{1}|)")
+            .into_bytes();
+        let mut bytes = line.clone();
+        let at = line.iter().position(|&b| b == b'|').unwrap();
+        bytes.splice(at..=at, [0xff, 0xfe]);
+        std::fs::write(root.path().join("42/stat"), bytes).unwrap();
+        let stat = read(root.path(), 42).unwrap();
+        assert_eq!(stat.comm, "a\nb\u{1}\u{fffd}\u{fffd}");
+        assert_eq!((stat.state, stat.starttime), ('S', 29106));
+    }
+
+    #[test]
+    fn a_zombie_leader_with_live_threads_is_not_gone() {
+        // As seen here: python whose main thread called pthread_exit while
+        // another thread held a socket reads Z with num_threads 2; a
+        // process all of whose threads exited reads Z with 1.
+        let leader = SLEEP
+            .replacen(" S ", " Z ", 1)
+            .replacen(" 1 0 29106", " 2 0 29106", 1);
+        let stat = parse(&leader).unwrap();
+        assert_eq!((stat.state, stat.threads), ('Z', 2));
+        assert!(!stat.is_gone());
+        let zombie = SLEEP.replacen(" S ", " Z ", 1);
+        assert!(parse(&zombie).unwrap().is_gone());
+        assert!(!parse(SLEEP).unwrap().is_gone());
     }
 
     #[test]

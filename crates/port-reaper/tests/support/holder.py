@@ -19,7 +19,13 @@ p.add_argument("--child", action="store_true", help="fork a child that does not 
 p.add_argument("--supervisor", metavar="COMM", help="name ourselves COMM; a child holds the socket")
 p.add_argument("--child-holds-as", metavar="COMM", help="a child named COMM holds the socket too")
 p.add_argument("--backend", action="store_true", help="accept one connection into a forked child")
+p.add_argument("--comm-hex", metavar="HEX", help="rename ourselves to these bytes (PR_SET_NAME)")
+p.add_argument("--zombie-leader", action="store_true", help="main thread exits, another holds")
 a = p.parse_args()
+
+if a.comm_hex:
+    import ctypes
+    ctypes.CDLL(None).prctl(15, bytes.fromhex(a.comm_hex), 0, 0, 0)  # PR_SET_NAME
 
 if a.ignore_term:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -113,6 +119,12 @@ if a.backend:
     conn.close()
     print(json.dumps({"port": port, "pids": pids, "backend": child, "client": cpid}), flush=True)
     hold()
+
+if a.zombie_leader:
+    import ctypes, threading
+    announce()
+    threading.Thread(target=hold).start()
+    ctypes.CDLL(None).pthread_exit(None)
 
 announce()
 hold()

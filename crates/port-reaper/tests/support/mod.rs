@@ -118,6 +118,8 @@ pub fn reaper(dir: &Path) -> Cmd {
     Cmd::new(BIN)
         .arg("--audit-log")
         .arg(dir.join("audit.jsonl"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
 }
 
 pub fn json(run: &Run) -> serde_json::Value {
