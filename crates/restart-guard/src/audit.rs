@@ -32,6 +32,9 @@ pub enum Decision {
     Escalated,
     /// A human cleared the budget with `reset`.
     Reset,
+    /// restart-guard was told to stop (SIGTERM, SIGINT, SIGHUP) while CMD
+    /// or --verify ran: their process group was stopped first.
+    Interrupted,
 }
 
 impl Decision {
@@ -47,10 +50,11 @@ impl Decision {
             Decision::VerifyFailed => "verify-failed",
             Decision::Escalated => "escalated",
             Decision::Reset => "reset",
+            Decision::Interrupted => "interrupted",
         }
     }
 
-    pub const ALL: [Decision; 9] = [
+    pub const ALL: [Decision; 10] = [
         Decision::Restarted,
         Decision::HeldCooldown,
         Decision::HeldBudget,
@@ -60,6 +64,7 @@ impl Decision {
         Decision::VerifyFailed,
         Decision::Escalated,
         Decision::Reset,
+        Decision::Interrupted,
     ];
 }
 
@@ -154,7 +159,11 @@ impl Record {
     pub fn is_attempt(&self) -> bool {
         matches!(
             self.decision,
-            Decision::Restarted | Decision::Failed | Decision::Verified | Decision::VerifyFailed
+            Decision::Restarted
+                | Decision::Failed
+                | Decision::Verified
+                | Decision::VerifyFailed
+                | Decision::Interrupted
         )
     }
 }

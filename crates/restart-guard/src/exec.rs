@@ -6,6 +6,7 @@
 use crate::audit::Decision;
 use crate::cli::GuardArgs;
 use selfheal_core::command::{self, Spec};
+use selfheal_core::interrupt::Interrupts;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -23,6 +24,8 @@ pub struct Ran {
     /// `exit 0`, `timed out after 2m`, `cannot run x: ...`.
     pub outcome: String,
     pub duration: Duration,
+    /// We were told to stop while it ran, and stopped its group.
+    pub interrupted: bool,
 }
 
 /// CMD, then (if it succeeded and --verify is given) the settle wait and
@@ -35,34 +38,57 @@ pub struct Attempt {
     pub duration: Duration,
 }
 
-/// Runs CMD and the optional verification.
+/// Runs CMD and the optional verification. Told to stop (`interrupts`)
+/// while either runs, or while settling, it stops what runs and says so.
 #[must_use]
-pub fn attempt(args: &GuardArgs, env: &[(OsString, OsString)]) -> Attempt {
+pub fn attempt(
+    args: &GuardArgs,
+    env: &[(OsString, OsString)],
+    interrupts: Option<&Interrupts>,
+) -> Attempt {
     let started = Instant::now();
-    let cmd = run(args.command.clone(), args.timeout, env);
+    let cmd = run(args.command.clone(), args.timeout, env, interrupts);
     let done = |decision, outcome: String| Attempt {
         decision,
         exit_status: cmd.exit_status,
         outcome,
         duration: started.elapsed(),
     };
+    if cmd.interrupted {
+        return done(Decision::Interrupted, cmd.outcome.clone());
+    }
     if !cmd.ok {
         return done(Decision::Failed, cmd.outcome.clone());
     }
     let Some(verify) = &args.verify else {
         return done(Decision::Restarted, cmd.outcome.clone());
     };
-    std::thread::sleep(args.settle);
-    let check = run(
-        verify.0.iter().map(OsString::from).collect(),
-        args.verify_timeout,
-        env,
-    );
+    if let Some(signal) = settle(args.settle, interrupts) {
+        let outcome = format!("{}; interrupted by {signal} before --verify", cmd.outcome);
+        return done(Decision::Interrupted, outcome);
+    }
+    let verifier = verify.0.iter().map(OsString::from).collect();
+    let check = run(verifier, args.verify_timeout, env, interrupts);
     let outcome = format!("{}; verify {}", cmd.outcome, check.outcome);
-    if check.ok {
-        done(Decision::Verified, outcome)
-    } else {
-        done(Decision::VerifyFailed, outcome)
+    match (check.interrupted, check.ok) {
+        (true, _) => done(Decision::Interrupted, outcome),
+        (false, true) => done(Decision::Verified, outcome),
+        (false, false) => done(Decision::VerifyFailed, outcome),
+    }
+}
+
+/// Waits `--settle`; the name of a stop signal that cut it short.
+fn settle(wait: Duration, interrupts: Option<&Interrupts>) -> Option<String> {
+    let end = Instant::now() + wait;
+    loop {
+        if let Some(signal) = interrupts.and_then(Interrupts::received) {
+            return Some(selfheal_core::interrupt::signal_name(signal));
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
     }
 }
 
@@ -99,25 +125,37 @@ fn executable(path: &Path) -> Result<PathBuf, String> {
     Ok(path.to_path_buf())
 }
 
-/// Runs one command to completion or its deadline.
+/// Runs one command to completion or its deadline (or, when `interrupts`
+/// is given, until we are told to stop).
 #[must_use]
-pub fn run(argv: Vec<OsString>, timeout: Duration, env: &[(OsString, OsString)]) -> Ran {
+pub fn run(
+    argv: Vec<OsString>,
+    timeout: Duration,
+    env: &[(OsString, OsString)],
+    interrupts: Option<&Interrupts>,
+) -> Ran {
     let mut spec = Spec::new(argv, timeout);
     spec.stdout_to_stderr = true;
     spec.env = env.to_vec();
     let started = Instant::now();
-    match command::run(&spec) {
+    let finished = match interrupts {
+        Some(interrupts) => command::run_until_stopped(&spec, interrupts),
+        None => command::run(&spec),
+    };
+    match finished {
         Ok(done) => Ran {
             ok: done.status.is_some_and(|s| s.success()),
             exit_status: done.status.and_then(|s| s.code()),
             outcome: done.describe(),
             duration: done.elapsed,
+            interrupted: done.interrupted.is_some(),
         },
         Err(err) => Ran {
             ok: false,
             exit_status: None,
             outcome: err.to_string(),
             duration: started.elapsed(),
+            interrupted: false,
         },
     }
 }

@@ -26,7 +26,7 @@ pub struct Standing<'a> {
 pub fn call(inv: &Invocation, notifier: &Argv, standing: &Standing, trigger: Decision) -> Ran {
     let env = env(inv, standing, Some(trigger.as_str()));
     let argv = notifier.0.iter().map(OsString::from).collect();
-    exec::run(argv, inv.args.escalation.notify_timeout, &env)
+    exec::run(argv, inv.args.escalation.notify_timeout, &env, None)
 }
 
 /// `SELFHEAL_*` variables describing the name's situation.

@@ -38,9 +38,11 @@ pub fn status_of(decision: Decision) -> Status {
     match decision {
         Decision::Restarted | Decision::Verified | Decision::Reset => Status::Ok,
         Decision::HeldCooldown | Decision::HeldLock => Status::Warning,
-        Decision::HeldBudget | Decision::Failed | Decision::VerifyFailed | Decision::Escalated => {
-            Status::Critical
-        }
+        Decision::HeldBudget
+        | Decision::Failed
+        | Decision::VerifyFailed
+        | Decision::Escalated
+        | Decision::Interrupted => Status::Critical,
     }
 }
 
@@ -84,6 +86,7 @@ fn summary(r: &Record, escalation: Option<&str>) -> String {
             format!("restarted {name} but it did not come back: {outcome} ({window}, {next})")
         }
         Decision::Failed => format!("restart of {name} failed: {outcome} ({window}, {next})"),
+        Decision::Interrupted => format!("restart of {name} {outcome} ({window}, {next})"),
         Decision::HeldCooldown => {
             format!("held back: {name} is cooling down after its last restart ({window}, {next})")
         }
@@ -168,6 +171,7 @@ mod tests {
                 ("verify-failed", 2),
                 ("escalated", 2),
                 ("reset", 0),
+                ("interrupted", 2),
             ]
         );
     }

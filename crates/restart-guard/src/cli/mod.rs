@@ -24,8 +24,8 @@ wall clock set back neither resets the budget nor blocks restarts.
 Exit codes:
   0  restarted (and verified, with --verify), or nothing to do
   1  held back for now: cooldown/backoff, or another run holds the lock
-  2  budget exhausted (escalated with --on-exhausted), or CMD or
-     --verify failed
+  2  budget exhausted (escalated with --on-exhausted), CMD or
+     --verify failed, or we were told to stop (SIGTERM) while they ran
   3  bad arguments or unusable state (a usage error is never 2)
 
 Example:

@@ -32,6 +32,7 @@ use crate::{exec, recover};
 use anyhow::Context as _;
 use selfheal_core::atomic::Durability;
 use selfheal_core::clock::Stamp;
+use selfheal_core::interrupt::Interrupts;
 use selfheal_core::state::{LockError, LockWait, StateLock, StateStore};
 use selfheal_core::{Outcome, Report};
 
@@ -98,10 +99,19 @@ fn restart(
         now,
         judgement: &after,
     };
-    let attempt = exec::attempt(inv.args, &notify::env(inv, &standing, None));
+    // Told to stop while CMD runs, we stop its group and record that,
+    // rather than die and leave it running unrecorded.
+    let interrupts = Interrupts::watch().ok();
+    let attempt = exec::attempt(
+        inv.args,
+        &notify::env(inv, &standing, None),
+        interrupts.as_ref(),
+    );
+    drop(interrupts);
     history.pending = None;
     let record = attempt_record(inv, &attempt, now, &after);
     finish(inv, &lock, &mut history, now, &record)?;
+    // Not an interrupted one: a notifier must not start while we are told to stop.
     let failed = matches!(attempt.decision, Decision::Failed | Decision::VerifyFailed);
     let escalation = if failed && after.verdict == Verdict::Budget {
         escalate(inv, lock, &mut history, (now, &after), attempt.decision)?
