@@ -19,7 +19,7 @@ fn usage_errors_exit_3_and_help_teaches() {
 
 #[test]
 fn mistakes_found_after_parsing_are_usage_errors_too() {
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 8] = [
         &["age", "--file", "/x", "--warn", "10m", "--crit", "5m"],
         &["age", "--file", "/x", "--crit", "5m", "--sample-for", "1s"],
         &[
@@ -41,6 +41,29 @@ fn mistakes_found_after_parsing_are_usage_errors_too() {
             "--interval",
             "2s",
         ],
+        // 3 samples can never reach --min-samples 4: OK ("collecting") forever.
+        &[
+            "trend",
+            "--pid",
+            "1",
+            "--sample-for",
+            "2s",
+            "--interval",
+            "1s",
+        ],
+        &[
+            "trend",
+            "--pid",
+            "1",
+            "--sample-for",
+            "20s",
+            "--interval",
+            "5s",
+            "--min-samples",
+            "6",
+        ],
+        // A window that keeps nothing never judges either.
+        &["trend", "--pid", "1", "--window", "0s"],
     ];
     for args in cases {
         let run = Cmd::new(BIN).args(args).run().expect_code(3);

@@ -107,7 +107,7 @@ fn a_stopped_process_is_critical_at_once_and_a_gone_one_too() {
         .expect_code(2)
         .stdout_has("stopped by a signal (state T");
     trend(pid, &dir)
-        .args(["--sample-for", "200ms", "--interval", "100ms"])
+        .args(["--sample-for", "300ms", "--interval", "100ms"])
         .run()
         .expect_code(2)
         .stdout_has("stopped by a signal");

@@ -13,6 +13,7 @@ use crate::{TOOL, metrics};
 use clap::ArgGroup;
 use selfheal_core::cli::OutputArgs;
 use selfheal_core::clock::Stamp;
+use selfheal_core::duration::human;
 use selfheal_core::{Check, Outcome, Report, Status};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -134,7 +135,27 @@ fn validate(args: &TrendArgs) -> Result<String, String> {
         return Err("--cpu-limit must be a positive number of cores, e.g. 1 or 0.5".into());
     }
     if args.interval.is_zero() || args.sample_for.is_some_and(|s| s < args.interval) {
-        return Err("--interval must be above 0s and no longer than --sample-for".into());
+        return Err(format!(
+            "--interval {} must be above 0s and no longer than --sample-for",
+            human(args.interval)
+        ));
+    }
+    if args.window.is_zero() {
+        return Err(
+            "--window 0s keeps no history: give the span to judge, e.g. --window 5m".into(),
+        );
+    }
+    if let Some(span) = args.sample_for {
+        let count = sample_count(span, args.interval);
+        if count < args.min_samples {
+            return Err(format!(
+                "--sample-for {} every --interval {} takes {count} samples, fewer than \
+                 --min-samples {}: sample longer or more often",
+                human(span),
+                human(args.interval),
+                args.min_samples
+            ));
+        }
     }
     let default = || {
         args.cgroup
@@ -299,13 +320,18 @@ fn read_sample(
     }
 }
 
+/// Samples taken by `--sample-for SPAN --interval I`: one at the start and
+/// one per whole interval (whole nanoseconds: 600ms / 200ms in floating
+/// point is 2.999...).
+fn sample_count(span: Duration, interval: Duration) -> u32 {
+    u32::try_from(span.as_nanos() / interval.as_nanos().max(1)).unwrap_or(u32::MAX - 1) + 1
+}
+
 type Sampled = anyhow::Result<Result<Vec<TrendSample>, String>>;
 
 fn sample_within(args: &TrendArgs, subject: &Subject, span: Duration) -> Sampled {
     let start = Instant::now();
-    // Whole nanoseconds: 600ms / 200ms in floating point is 2.999...
-    let count =
-        u32::try_from(span.as_nanos() / args.interval.as_nanos()).unwrap_or(u32::MAX - 1) + 1;
+    let count = sample_count(span, args.interval);
     let mut samples = Vec::new();
     for i in 0..count {
         if let Some(wait) = (start + args.interval * i).checked_duration_since(Instant::now()) {
