@@ -45,6 +45,12 @@ fn a_file_by_mtime_or_by_the_time_inside() {
         .run()
         .expect_code(3)
         .stdout_has("'2020-01-01T00:00:00Z' is not Unix seconds");
+    // A writer whose clock runs a day ahead must not look fresh for ever.
+    std::fs::write(&beat, format!("{}\n", unix_now() + 86_399.5)).unwrap();
+    file("unix")
+        .run()
+        .expect_code(1)
+        .stdout_has("h59m59s in the future");
     probe()
         .args(["age", "--file"])
         .arg(dir.path().join("missing"))
