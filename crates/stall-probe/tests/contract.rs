@@ -74,4 +74,17 @@ fn mistakes_found_after_parsing_are_usage_errors_too() {
         .run()
         .expect_code(3)
         .stderr_has("stall-probe age");
+    // pid 0 is no process (an empty pid file): not CRITICAL "gone", which
+    // would trigger a restart.
+    let zero: [&[&str]; 2] = [
+        &["age", "--pid", "0", "--crit", "1m"],
+        &["trend", "--pid", "0"],
+    ];
+    for args in zero {
+        Cmd::new(BIN)
+            .args(args)
+            .run()
+            .expect_code(3)
+            .stderr_has("invalid value '0' for '--pid <PID>'");
+    }
 }
