@@ -74,11 +74,24 @@ fn unix_of(time: SystemTime) -> f64 {
         .map_or_else(|e| -e.duration().as_secs_f64(), |d| d.as_secs_f64())
 }
 
+/// The longest first line taken for a time (RFC 3339 with nanoseconds and
+/// an offset is 35 characters).
+const MAX_TIME_CHARS: usize = 64;
+
 /// The time on the first line of a progress file, as Unix seconds.
 pub fn parse_content(text: &str, content: Content) -> Result<f64, String> {
     let line = text.lines().next().unwrap_or("").trim();
     if line.is_empty() {
         return Err("is empty: expected a time on its first line".into());
+    }
+    // No time is this long; echoing 4 KiB of garbage would bury the line.
+    if line.len() > MAX_TIME_CHARS {
+        let start: String = line.chars().take(24).collect();
+        return Err(format!(
+            "first line is {} bytes ({start:?}...), not a time: write e.g. \
+             2026-11-23T15:48:47Z or 1795449527 on it",
+            line.len()
+        ));
     }
     match content {
         Content::Unix => parse_unix(line),
@@ -124,5 +137,15 @@ mod tests {
                 .contains("empty")
         );
         assert!(parse_content("yesterday", Content::Rfc3339).is_err());
+    }
+
+    #[test]
+    fn a_long_garbage_line_is_not_echoed_whole() {
+        let zeros = "\0".repeat(4096);
+        for content in [Content::Unix, Content::Rfc3339] {
+            let err = parse_content(&zeros, content).unwrap_err();
+            assert!(err.len() < 300, "{} bytes: {err}", err.len());
+            assert!(err.contains("first line is 4096 bytes"), "{err}");
+        }
     }
 }
