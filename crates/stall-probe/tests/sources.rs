@@ -117,20 +117,22 @@ fn critical_only_after_consecutive_runs() {
 }
 
 fn status_server() -> HttpServer {
-    HttpServer::start(|request| match request.path.as_str() {
-        "/status" => Reply::json(format!(
-            r#"{{"worker": {{"last_tick": {}, "idle_seconds": 42}}, "at": "2020-01-01T00:00:00Z"}}"#,
-            unix_now() - 5.0
-        )),
-        "/slow" => Reply::json("{}").after(Duration::from_secs(20)),
-        "/huge" => Reply::json(format!(r#"{{"pad": "{}"}}"#, "x".repeat(2 << 20))),
-        "/html" => Reply::json("<html>"),
-        _ => Reply {
-            status: 500,
-            body: "oops".into(),
-            delay: Duration::ZERO,
+    HttpServer::start(
+        |request| match request.path.split('?').next().unwrap_or_default() {
+            "/status" => Reply::json(format!(
+                r#"{{"worker": {{"last_tick": {}, "idle_seconds": 42}}, "at": "2020-01-01T00:00:00Z"}}"#,
+                unix_now() - 5.0
+            )),
+            "/slow" => Reply::json("{}").after(Duration::from_secs(20)),
+            "/huge" => Reply::json(format!(r#"{{"pad": "{}"}}"#, "x".repeat(2 << 20))),
+            "/html" => Reply::json("<html>"),
+            _ => Reply {
+                status: 500,
+                body: "oops".into(),
+                delay: Duration::ZERO,
+            },
         },
-    })
+    )
 }
 
 #[test]
@@ -158,6 +160,21 @@ fn a_time_or_an_age_inside_json() {
         .run()
         .expect_code(1);
     http("/status", "/at").run().expect_code(2);
+    // A token in the query string is a secret too: in no output, label or file.
+    let dir = selfheal_test_support::tempdir().unwrap();
+    let textfile = dir.path().join("stall.prom");
+    for format in ["text", "json", "prom"] {
+        let run = http("/status?token=hunter2", "/worker/last_tick")
+            .args(["--format", format, "--textfile"])
+            .arg(&textfile)
+            .run()
+            .expect_code(0)
+            .stdout_has("token=***");
+        assert!(!run.stdout.contains("hunter2"), "{run}");
+        assert!(!run.stderr.contains("hunter2"), "{run}");
+        let written = std::fs::read_to_string(&textfile).unwrap();
+        assert!(!written.contains("hunter2"), "{written}");
+    }
     http("/status", "/nope")
         .run()
         .expect_code(3)

@@ -127,10 +127,15 @@ pub fn value_age(value: &Value, kind: JsonValue, now_unix: f64) -> Result<Option
     }
 }
 
-/// A URL with any `user:password@` removed, for messages.
+/// A URL with any `user:password@` and every query value (`?token=...`)
+/// replaced by `***`, for messages and the `key` label.
 #[must_use]
 pub fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
+    let (url, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut shown = match url.split_once("://") {
         Some((scheme, rest)) => {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
             match authority.rsplit_once('@') {
@@ -139,7 +144,19 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         None => url.to_owned(),
+    };
+    if let Some(query) = query {
+        let hidden: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) => format!("{name}=***"),
+                None => "***".to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&hidden.join("&"));
     }
+    shown
 }
 
 #[cfg(test)]
@@ -181,6 +198,10 @@ mod tests {
         assert_eq!(
             redact_url("http://127.0.0.1:9/a@b"),
             "http://127.0.0.1:9/a@b"
+        );
+        assert_eq!(
+            redact_url("http://u:pw@h/s?token=hunter2&v&x=1"),
+            "http://***@h/s?token=***&***&x=***"
         );
     }
 }
