@@ -213,6 +213,11 @@ fn wrong_types_slow_queries_and_a_stopped_server_are_unknown() {
         .expect_code(0)
         .stdout_has("ago (query timestamp)");
     let _ = pg.psql("ALTER ROLE postgres RESET TimeZone");
+    over_socket(&pg)
+        .args(["--query", "SELECT NULL::text, now()", "--crit", "1m"])
+        .run()
+        .expect_code(3)
+        .stdout_has("returned a NULL key");
     // Rows that repeat a key would print the same metric series twice (a
     // scrape rejects the whole file): refused, saying how to fix the query.
     over_socket(&pg)

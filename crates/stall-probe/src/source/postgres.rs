@@ -339,28 +339,25 @@ impl Shape {
             None => Value::Null,
         };
         let key = match &self.key {
-            None => None,
-            Some(Type::INT2) => Some(
-                row.try_get::<_, Option<i16>>(0)
-                    .map_err(|e| e.to_string())?
-                    .map_or("NULL".into(), |n| n.to_string()),
-            ),
-            Some(Type::INT4) => Some(
-                row.try_get::<_, Option<i32>>(0)
-                    .map_err(|e| e.to_string())?
-                    .map_or("NULL".into(), |n| n.to_string()),
-            ),
-            Some(Type::INT8) => Some(
-                row.try_get::<_, Option<i64>>(0)
-                    .map_err(|e| e.to_string())?
-                    .map_or("NULL".into(), |n| n.to_string()),
-            ),
-            Some(_) => Some(
-                row.try_get::<_, Option<String>>(0)
-                    .map_err(|e| e.to_string())?
-                    .unwrap_or_else(|| "NULL".into()),
-            ),
-        };
-        Ok((key, value))
+            None => return Ok((None, value)),
+            Some(Type::INT2) => row
+                .try_get::<_, Option<i16>>(0)
+                .map(|k| k.map(|n| n.to_string())),
+            Some(Type::INT4) => row
+                .try_get::<_, Option<i32>>(0)
+                .map(|k| k.map(|n| n.to_string())),
+            Some(Type::INT8) => row
+                .try_get::<_, Option<i64>>(0)
+                .map(|k| k.map(|n| n.to_string())),
+            Some(_) => row.try_get::<_, Option<String>>(0),
+        }
+        .map_err(|e| e.to_string())?;
+        // A NULL key is no worker's name (and "NULL" could be one).
+        let key = key.ok_or_else(|| {
+            "--query returned a NULL key: leave those rows out (WHERE key IS NOT NULL) \
+             or name them (coalesce(key, 'none'))"
+                .to_owned()
+        })?;
+        Ok((Some(key), value))
     }
 }
