@@ -19,7 +19,7 @@ fn usage_errors_exit_3_and_help_teaches() {
 
 #[test]
 fn mistakes_found_after_parsing_are_usage_errors_too() {
-    let cases: [&[&str]; 8] = [
+    let cases: [&[&str]; 9] = [
         &["age", "--file", "/x", "--warn", "10m", "--crit", "5m"],
         &["age", "--file", "/x", "--crit", "5m", "--sample-for", "1s"],
         &[
@@ -61,6 +61,16 @@ fn mistakes_found_after_parsing_are_usage_errors_too() {
             "5s",
             "--min-samples",
             "6",
+        ],
+        // 86 million samples, all kept in memory: refused before sampling.
+        &[
+            "trend",
+            "--pid",
+            "1",
+            "--sample-for",
+            "1d",
+            "--interval",
+            "1ms",
         ],
         // A window that keeps nothing never judges either.
         &["trend", "--pid", "1", "--window", "0s"],

@@ -147,6 +147,14 @@ fn validate(args: &TrendArgs) -> Result<String, String> {
     }
     if let Some(span) = args.sample_for {
         let count = sample_count(span, args.interval);
+        if count > MAX_SAMPLES {
+            return Err(format!(
+                "--sample-for {} every --interval {} takes {count} samples, more than \
+                 {MAX_SAMPLES}: sample less often (they are all kept in memory)",
+                human(span),
+                human(args.interval)
+            ));
+        }
         if count < args.min_samples {
             return Err(format!(
                 "--sample-for {} every --interval {} takes {count} samples, fewer than \
@@ -319,6 +327,9 @@ fn read_sample(
         }
     }
 }
+
+/// The most samples one `--sample-for` run takes (and keeps in memory).
+const MAX_SAMPLES: u32 = 100_000;
 
 /// Samples taken by `--sample-for SPAN --interval I`: one at the start and
 /// one per whole interval (whole nanoseconds: 600ms / 200ms in floating
