@@ -28,7 +28,13 @@ impl Progress {
     pub fn aged(key: impl Into<String>, age: f64, how: impl Into<String>) -> Self {
         let progress = Progress {
             key: key.into(),
-            age: Some((age.max(0.0) * 1000.0).round() / 1000.0),
+            // Rounded to the millisecond, where that cannot overflow to
+            // infinity (JSON would print it as null: "never").
+            age: Some(if age < 1e12 {
+                (age.max(0.0) * 1000.0).round() / 1000.0
+            } else {
+                age
+            }),
             floor: None,
             how: how.into(),
         };
@@ -186,6 +192,13 @@ mod tests {
         let (status, line) = judge(&ahead, LIMITS);
         assert_eq!(status, Status::Warning, "{line}");
         assert!(line.contains("1h in the future"), "{line}");
+    }
+
+    #[test]
+    fn a_huge_age_stays_finite() {
+        let ancient = Progress::aged("BTC", 1e308, "json age");
+        assert_eq!(ancient.age, Some(1e308));
+        assert_eq!(judge(&ancient, LIMITS).0, Status::Critical);
     }
 
     #[test]
