@@ -393,3 +393,36 @@ fn metrics_pass_promtool() {
             .is_array()
     );
 }
+
+#[test]
+fn a_dsn_file_symlink_planted_by_another_user_is_refused() {
+    let dir = selfheal_test_support::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "host=first-line-of-a-private-file\n").unwrap();
+    let link = dir.path().join("dsn");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    let age = || {
+        probe()
+            .args([
+                "age",
+                "--name",
+                "q",
+                "--query",
+                "SELECT now()",
+                "--crit",
+                "1m",
+            ])
+            .args(["--connect-timeout", "1s", "--dsn-file"])
+            .arg(&link)
+    };
+    // Our own symlink is followed (to a host that does not resolve).
+    age().run().expect_code(3).stdout_has("first-line-of");
+    // Handing it to nobody needs root; as another user the case cannot arise here.
+    if std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).is_ok() {
+        let run = age()
+            .run()
+            .expect_code(3)
+            .stdout_has("is a symlink owned by uid 65534");
+        assert!(!run.stdout.contains("first-line-of"), "{run}");
+    }
+}
