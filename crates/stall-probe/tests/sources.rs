@@ -395,7 +395,7 @@ fn metrics_pass_promtool() {
 }
 
 #[test]
-fn a_dsn_file_symlink_planted_by_another_user_is_refused() {
+fn a_file_or_dsn_file_symlink_planted_by_another_user_is_refused() {
     let dir = selfheal_test_support::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "host=first-line-of-a-private-file\n").unwrap();
@@ -424,5 +424,12 @@ fn a_dsn_file_symlink_planted_by_another_user_is_refused() {
             .expect_code(3)
             .stdout_has("is a symlink owned by uid 65534");
         assert!(!run.stdout.contains("first-line-of"), "{run}");
+        probe()
+            .args(["age", "--content", "unix", "--crit", "1m", "--file"])
+            .arg(&link)
+            .run()
+            .expect_code(3)
+            .stdout_has("--file")
+            .stdout_has("is a symlink owned by uid 65534");
     }
 }

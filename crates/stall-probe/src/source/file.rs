@@ -44,8 +44,9 @@ pub struct FileArgs {
 }
 
 pub fn read(path: &Path, content: Content, key: &str) -> anyhow::Result<Progress> {
-    // A link the operator named is followed on purpose; what it points at
-    // must still be a regular file.
+    // A link the operator named is followed on purpose (unless another user
+    // owns it); what it points at must still be a regular file.
+    refuse_foreign_symlink("--file", path)?;
     let real = std::fs::canonicalize(path)
         .map_err(|e| anyhow::anyhow!("--file {}: {e}", path.display()))?;
     let mut file = open_regular(&real, std::fs::OpenOptions::new().read(true))
@@ -67,6 +68,27 @@ pub fn read(path: &Path, content: Content, key: &str) -> anyhow::Result<Progress
         }
     };
     Ok(Progress::aged(key, unix_of(SystemTime::now()) - when, how))
+}
+
+/// A symlink at a path the operator named (`--file`, `--dsn-file`) that is
+/// owned by another user (not root, not us) is refused, as the kernel's
+/// `protected_symlinks` would in `/tmp`: it could point the probe at a
+/// private file and have an error message show its first line.
+pub fn refuse_foreign_symlink(flag: &str, path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let me = rustix::process::geteuid().as_raw();
+    if meta.file_type().is_symlink() && meta.uid() != 0 && meta.uid() != me {
+        anyhow::bail!(
+            "{flag} {} is a symlink owned by uid {}, not by you or root: \
+             refusing to follow it (someone may have planted it); name the file itself",
+            path.display(),
+            meta.uid()
+        );
+    }
+    Ok(())
 }
 
 fn unix_of(time: SystemTime) -> f64 {

@@ -97,29 +97,9 @@ impl Secrets {
     }
 }
 
-/// A symlink at `--dsn-file` owned by another user (not root, not us) is
-/// refused, as the kernel's `protected_symlinks` would in `/tmp`: it could
-/// point the probe at a file of ours and show its first line as a host.
-fn refuse_foreign_symlink(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::MetadataExt as _;
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return Ok(());
-    };
-    let me = rustix::process::geteuid().as_raw();
-    if meta.file_type().is_symlink() && meta.uid() != 0 && meta.uid() != me {
-        anyhow::bail!(
-            "--dsn-file {} is a symlink owned by uid {}, not by you or root: \
-             refusing to follow it (someone may have planted it); name the file itself",
-            path.display(),
-            meta.uid()
-        );
-    }
-    Ok(())
-}
-
 fn read_dsn_file(path: &Path) -> anyhow::Result<String> {
     use std::io::Read as _;
-    refuse_foreign_symlink(path)?;
+    super::file::refuse_foreign_symlink("--dsn-file", path)?;
     let mut file = selfheal_core::atomic::open_regular(
         &std::fs::canonicalize(path)
             .map_err(|e| anyhow::anyhow!("--dsn-file {}: {e}", path.display()))?,
