@@ -117,14 +117,28 @@ pub fn value_age(value: &Value, kind: JsonValue, now_unix: f64) -> Result<Option
         (Value::Null, _, _) => Ok(None),
         (_, JsonValue::Age, Some(age)) if age >= 0.0 => Ok(Some(age)),
         (_, JsonValue::Time, Some(unix)) if unix >= 0.0 => Ok(Some(now_unix - unix)),
-        (Value::String(text), JsonValue::Time, _) => {
+        (Value::String(text), JsonValue::Time, _) if text.len() <= SHOWN_CHARS => {
             selfheal_core::clock::parse_rfc3339(text).map(|at| Some(now_unix - at))
         }
-        (other, JsonValue::Age, _) => Err(format!("{other} is not an age in seconds")),
+        (other, JsonValue::Age, _) => Err(format!("{} is not an age in seconds", shown(other))),
         (other, JsonValue::Time, _) => Err(format!(
-            "{other} is not a time (an RFC 3339 string or Unix seconds)"
+            "{} is not a time (an RFC 3339 string or Unix seconds)",
+            shown(other)
         )),
     }
+}
+
+/// The most of a JSON value an error message shows: the server is
+/// untrusted, and a pointer at a 1 MiB object must not make a 1 MiB line.
+const SHOWN_CHARS: usize = 64;
+
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() <= SHOWN_CHARS {
+        return text;
+    }
+    let start: String = text.chars().take(SHOWN_CHARS).collect();
+    format!("{start}... ({} bytes)", text.len())
 }
 
 /// A URL with any `user:password@` and every query value (`?token=...`)
@@ -187,6 +201,20 @@ mod tests {
         assert!(value_age(&json!("soon"), JsonValue::Time, 0.0).is_err());
         assert!(value_age(&json!("12"), JsonValue::Age, 0.0).is_err());
         assert!(value_age(&json!(-3), JsonValue::Age, 0.0).is_err());
+    }
+
+    #[test]
+    fn a_huge_value_is_not_echoed_whole() {
+        let big = json!({ "pad": "x".repeat(1 << 20) });
+        let text = json!("y".repeat(1 << 20));
+        for (value, kind) in [
+            (&big, JsonValue::Time),
+            (&big, JsonValue::Age),
+            (&text, JsonValue::Time),
+        ] {
+            let err = value_age(value, kind, 0.0).unwrap_err();
+            assert!(err.len() < 300, "{} bytes", err.len());
+        }
     }
 
     #[test]
