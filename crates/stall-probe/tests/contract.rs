@@ -19,7 +19,7 @@ fn usage_errors_exit_3_and_help_teaches() {
 
 #[test]
 fn mistakes_found_after_parsing_are_usage_errors_too() {
-    let cases: [&[&str]; 9] = [
+    let cases: [&[&str]; 11] = [
         &["age", "--file", "/x", "--warn", "10m", "--crit", "5m"],
         &["age", "--file", "/x", "--crit", "5m", "--sample-for", "1s"],
         &[
@@ -71,6 +71,27 @@ fn mistakes_found_after_parsing_are_usage_errors_too() {
             "1d",
             "--interval",
             "1ms",
+        ],
+        // 0s is not "no limit" (PostgreSQL's statement_timeout 0 is).
+        &[
+            "age",
+            "--query",
+            "select now()",
+            "--crit",
+            "1m",
+            "--statement-timeout",
+            "0s",
+        ],
+        &[
+            "age",
+            "--http",
+            "http://127.0.0.1:9/",
+            "--json-pointer",
+            "/t",
+            "--crit",
+            "1m",
+            "--http-timeout",
+            "0s",
         ],
         // A window that keeps nothing never judges either.
         &["trend", "--pid", "1", "--window", "0s"],
