@@ -14,7 +14,7 @@
 
 use crate::Outcome;
 use crate::cli::{OutputArgs, StateArgs, USAGE_EXIT};
-use crate::report::Report;
+use crate::report::{Format, Report};
 use crate::state::StateStore;
 use crate::status::Status;
 use crate::textfile;
@@ -107,6 +107,11 @@ impl Tool {
         for warning in &report.warnings {
             let _ = writeln!(stderr, "{}: warning: {warning}", self.name);
         }
+        // Prometheus text has no place for the reason, and an UNKNOWN run
+        // has no metrics: without this the user sees exit 3 and nothing.
+        if matches!(output.format, Format::Prom) && report.status == Status::Unknown {
+            let _ = writeln!(stderr, "{}: UNKNOWN - {}", self.name, report.summary);
+        }
         Outcome {
             code: report.exit_code(),
             stdout: report.render(output.format),
@@ -178,6 +183,15 @@ mod tests {
         });
         assert_eq!(outcome.code, 3);
         assert_eq!(outcome.stdout, "DEMO UNKNOWN - probing: cannot read /x\n");
+    }
+
+    #[test]
+    fn an_unknown_run_in_prom_format_says_why_on_stderr() {
+        let outcome = DEMO.run(&output(Format::Prom, None), || {
+            anyhow::bail!("cannot read /x")
+        });
+        assert_eq!(outcome.code, 3);
+        assert_eq!(outcome.stderr, "demo-tool: UNKNOWN - cannot read /x\n");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub enum Command {
     /// How long ago did the worker last make progress?
     Age(Box<cmd::age::AgeArgs>),
     /// Is its CPU and memory use stable, growing, saturated or leaking?
-    Trend(Box<cmd::trend::TrendArgs>),
+    Trend(Box<cmd::trend_args::TrendArgs>),
 }
 
 /// Runs one invocation; only `main` turns the outcome into an exit.

@@ -20,14 +20,34 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// A negative `age` (a time in the future) counts as 0 within
+    /// [`FUTURE_SLACK_SECS`] of clock skew; beyond that it is a WARNING, as
+    /// a writer whose clock runs ahead (or that writes garbage) would
+    /// otherwise look fresh for ever.
     #[must_use]
     pub fn aged(key: impl Into<String>, age: f64, how: impl Into<String>) -> Self {
-        Progress {
+        let progress = Progress {
             key: key.into(),
-            age: Some((age.max(0.0) * 1000.0).round() / 1000.0),
+            // Rounded to the millisecond, where that cannot overflow to
+            // infinity (JSON would print it as null: "never").
+            age: Some(if age < 1e12 {
+                (age.max(0.0) * 1000.0).round() / 1000.0
+            } else {
+                age
+            }),
             floor: None,
             how: how.into(),
+        };
+        if age < -FUTURE_SLACK_SECS {
+            let ahead = human(Duration::from_secs_f64((-age).min(1e12)));
+            let why = format!(
+                "last progress is {ahead} in the future ({}): the writer's clock or \
+                 this host's is wrong, so progress cannot be judged; fix the clocks",
+                progress.how
+            );
+            return progress.with_floor(Status::Warning, why);
         }
+        progress
     }
 
     #[must_use]
@@ -46,6 +66,10 @@ impl Progress {
         self
     }
 }
+
+/// How far in the future a progress time may be and still count as "now"
+/// (the skew between two NTP-synced clocks is far below this).
+pub const FUTURE_SLACK_SECS: f64 = 60.0;
 
 /// `--warn` and `--crit`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -157,6 +181,24 @@ mod tests {
         }
         let (_, line) = judge(&Progress::aged("BTC", 400.0, "query"), LIMITS);
         assert_eq!(line, "BTC: last progress 6m40s ago >= crit 5m (query)");
+    }
+
+    #[test]
+    fn a_time_in_the_future_is_a_warning_beyond_clock_skew() {
+        let skewed = Progress::aged("BTC", -2.0, "query timestamp");
+        assert_eq!(skewed.age, Some(0.0));
+        assert_eq!(judge(&skewed, LIMITS).0, Status::Ok);
+        let ahead = Progress::aged("BTC", -3600.0, "query timestamp");
+        let (status, line) = judge(&ahead, LIMITS);
+        assert_eq!(status, Status::Warning, "{line}");
+        assert!(line.contains("1h in the future"), "{line}");
+    }
+
+    #[test]
+    fn a_huge_age_stays_finite() {
+        let ancient = Progress::aged("BTC", 1e308, "json age");
+        assert_eq!(ancient.age, Some(1e308));
+        assert_eq!(judge(&ancient, LIMITS).0, Status::Critical);
     }
 
     #[test]

@@ -204,6 +204,42 @@ fn wrong_types_slow_queries_and_a_stopped_server_are_unknown() {
         .run()
         .expect_code(3)
         .stdout_has("more than 1000 rows");
+    // A server or role set to another time zone: `timestamp` values the
+    // query makes are still read right (was 5h off for New York).
+    let _ = pg.psql("ALTER ROLE postgres SET TimeZone = 'America/New_York'");
+    over_socket(&pg)
+        .args(["--query", "SELECT localtimestamp", "--crit", "1m"])
+        .run()
+        .expect_code(0)
+        .stdout_has("ago (query timestamp)");
+    let _ = pg.psql("ALTER ROLE postgres RESET TimeZone");
+    over_socket(&pg)
+        .args(["--query", "SELECT NULL::text, now()", "--crit", "1m"])
+        .run()
+        .expect_code(3)
+        .stdout_has("returned a NULL key");
+    // Rows that repeat a key would print the same metric series twice (a
+    // scrape rejects the whole file): refused, saying how to fix the query.
+    over_socket(&pg)
+        .args([
+            "--query",
+            "SELECT symbol, decided_at FROM decisions UNION ALL SELECT 'BTC', now()",
+            "--crit",
+            "1m",
+        ])
+        .run()
+        .expect_code(3)
+        .stdout_has("in more than one row: return one row per key");
+    over_socket(&pg)
+        .args([
+            "--query",
+            "SELECT decided_at FROM decisions",
+            "--crit",
+            "1m",
+        ])
+        .run()
+        .expect_code(3)
+        .stdout_has("rows of one column: return one row");
     let started = std::time::Instant::now();
     over_socket(&pg)
         .args([

@@ -107,7 +107,7 @@ fn a_stopped_process_is_critical_at_once_and_a_gone_one_too() {
         .expect_code(2)
         .stdout_has("stopped by a signal (state T");
     trend(pid, &dir)
-        .args(["--sample-for", "200ms", "--interval", "100ms"])
+        .args(["--sample-for", "300ms", "--interval", "100ms"])
         .run()
         .expect_code(2)
         .stdout_has("stopped by a signal");
@@ -127,6 +127,14 @@ fn process_patterns_find_workers_but_never_the_probe() {
     let worker = Cmd::new("python3")
         .args(["-c", "import time; time.sleep(600)", &marker])
         .spawn();
+    // spawn() returns after fork: wait (with a deadline) for the exec that
+    // puts the marker on the command line.
+    let cmdline = format!("/proc/{}/cmdline", worker.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&cmdline).is_ok_and(|c| c.contains(&marker)) {
+        assert!(std::time::Instant::now() < deadline, "python never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let run = probe()
         .args([
             "age",

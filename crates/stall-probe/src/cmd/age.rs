@@ -117,6 +117,16 @@ fn validate(args: &AgeArgs) -> Result<Option<String>, String> {
             selfheal_core::duration::human(args.crit)
         ));
     }
+    let timeouts = [
+        ("--connect-timeout", args.pg.connect_timeout),
+        ("--statement-timeout", args.pg.statement_timeout),
+        ("--http-timeout", args.http.http_timeout),
+    ];
+    if let Some((flag, _)) = timeouts.iter().find(|(_, t)| t.is_zero()) {
+        return Err(format!(
+            "{flag} 0s would give up at once (it does not mean \"no limit\"): give a time, e.g. 10s"
+        ));
+    }
     if args.sample_for.is_some() && !args.target.is_set() {
         return Err("--sample-for applies to --pid, --process and --unit (CPU time); drop it for this source".into());
     }

@@ -2,3 +2,4 @@
 
 pub mod age;
 pub mod trend;
+pub mod trend_args;

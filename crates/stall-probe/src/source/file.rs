@@ -44,8 +44,9 @@ pub struct FileArgs {
 }
 
 pub fn read(path: &Path, content: Content, key: &str) -> anyhow::Result<Progress> {
-    // A link the operator named is followed on purpose; what it points at
-    // must still be a regular file.
+    // A link the operator named is followed on purpose (unless another user
+    // owns it); what it points at must still be a regular file.
+    refuse_foreign_symlink("--file", path)?;
     let real = std::fs::canonicalize(path)
         .map_err(|e| anyhow::anyhow!("--file {}: {e}", path.display()))?;
     let mut file = open_regular(&real, std::fs::OpenOptions::new().read(true))
@@ -69,16 +70,50 @@ pub fn read(path: &Path, content: Content, key: &str) -> anyhow::Result<Progress
     Ok(Progress::aged(key, unix_of(SystemTime::now()) - when, how))
 }
 
+/// A symlink at a path the operator named (`--file`, `--dsn-file`) that is
+/// owned by another user (not root, not us) is refused, as the kernel's
+/// `protected_symlinks` would in `/tmp`: it could point the probe at a
+/// private file and have an error message show its first line.
+pub fn refuse_foreign_symlink(flag: &str, path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let me = rustix::process::geteuid().as_raw();
+    if meta.file_type().is_symlink() && meta.uid() != 0 && meta.uid() != me {
+        anyhow::bail!(
+            "{flag} {} is a symlink owned by uid {}, not by you or root: \
+             refusing to follow it (someone may have planted it); name the file itself",
+            path.display(),
+            meta.uid()
+        );
+    }
+    Ok(())
+}
+
 fn unix_of(time: SystemTime) -> f64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .map_or_else(|e| -e.duration().as_secs_f64(), |d| d.as_secs_f64())
 }
+
+/// The longest first line taken for a time (RFC 3339 with nanoseconds and
+/// an offset is 35 characters).
+const MAX_TIME_CHARS: usize = 64;
 
 /// The time on the first line of a progress file, as Unix seconds.
 pub fn parse_content(text: &str, content: Content) -> Result<f64, String> {
     let line = text.lines().next().unwrap_or("").trim();
     if line.is_empty() {
         return Err("is empty: expected a time on its first line".into());
+    }
+    // No time is this long; echoing 4 KiB of garbage would bury the line.
+    if line.len() > MAX_TIME_CHARS {
+        let start: String = line.chars().take(24).collect();
+        return Err(format!(
+            "first line is {} bytes ({start:?}...), not a time: write e.g. \
+             2026-11-23T15:48:47Z or 1795449527 on it",
+            line.len()
+        ));
     }
     match content {
         Content::Unix => parse_unix(line),
@@ -124,5 +159,15 @@ mod tests {
                 .contains("empty")
         );
         assert!(parse_content("yesterday", Content::Rfc3339).is_err());
+    }
+
+    #[test]
+    fn a_long_garbage_line_is_not_echoed_whole() {
+        let zeros = "\0".repeat(4096);
+        for content in [Content::Unix, Content::Rfc3339] {
+            let err = parse_content(&zeros, content).unwrap_err();
+            assert!(err.len() < 300, "{} bytes: {err}", err.len());
+            assert!(err.contains("first line is 4096 bytes"), "{err}");
+        }
     }
 }

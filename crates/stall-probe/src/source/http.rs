@@ -117,20 +117,39 @@ pub fn value_age(value: &Value, kind: JsonValue, now_unix: f64) -> Result<Option
         (Value::Null, _, _) => Ok(None),
         (_, JsonValue::Age, Some(age)) if age >= 0.0 => Ok(Some(age)),
         (_, JsonValue::Time, Some(unix)) if unix >= 0.0 => Ok(Some(now_unix - unix)),
-        (Value::String(text), JsonValue::Time, _) => {
+        (Value::String(text), JsonValue::Time, _) if text.len() <= SHOWN_CHARS => {
             selfheal_core::clock::parse_rfc3339(text).map(|at| Some(now_unix - at))
         }
-        (other, JsonValue::Age, _) => Err(format!("{other} is not an age in seconds")),
+        (other, JsonValue::Age, _) => Err(format!("{} is not an age in seconds", shown(other))),
         (other, JsonValue::Time, _) => Err(format!(
-            "{other} is not a time (an RFC 3339 string or Unix seconds)"
+            "{} is not a time (an RFC 3339 string or Unix seconds)",
+            shown(other)
         )),
     }
 }
 
-/// A URL with any `user:password@` removed, for messages.
+/// The most of a JSON value an error message shows: the server is
+/// untrusted, and a pointer at a 1 MiB object must not make a 1 MiB line.
+const SHOWN_CHARS: usize = 64;
+
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() <= SHOWN_CHARS {
+        return text;
+    }
+    let start: String = text.chars().take(SHOWN_CHARS).collect();
+    format!("{start}... ({} bytes)", text.len())
+}
+
+/// A URL with any `user:password@` and every query value (`?token=...`)
+/// replaced by `***`, for messages and the `key` label.
 #[must_use]
 pub fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
+    let (url, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut shown = match url.split_once("://") {
         Some((scheme, rest)) => {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
             match authority.rsplit_once('@') {
@@ -139,7 +158,19 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         None => url.to_owned(),
+    };
+    if let Some(query) = query {
+        let hidden: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) => format!("{name}=***"),
+                None => "***".to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&hidden.join("&"));
     }
+    shown
 }
 
 #[cfg(test)]
@@ -173,6 +204,20 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_value_is_not_echoed_whole() {
+        let big = json!({ "pad": "x".repeat(1 << 20) });
+        let text = json!("y".repeat(1 << 20));
+        for (value, kind) in [
+            (&big, JsonValue::Time),
+            (&big, JsonValue::Age),
+            (&text, JsonValue::Time),
+        ] {
+            let err = value_age(value, kind, 0.0).unwrap_err();
+            assert!(err.len() < 300, "{} bytes", err.len());
+        }
+    }
+
+    #[test]
     fn passwords_in_urls_are_hidden() {
         assert_eq!(
             redact_url("http://u:pw@127.0.0.1:9/x"),
@@ -181,6 +226,10 @@ mod tests {
         assert_eq!(
             redact_url("http://127.0.0.1:9/a@b"),
             "http://127.0.0.1:9/a@b"
+        );
+        assert_eq!(
+            redact_url("http://u:pw@h/s?token=hunter2&v&x=1"),
+            "http://***@h/s?token=***&***&x=***"
         );
     }
 }

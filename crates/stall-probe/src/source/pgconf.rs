@@ -99,6 +99,7 @@ impl Secrets {
 
 fn read_dsn_file(path: &Path) -> anyhow::Result<String> {
     use std::io::Read as _;
+    super::file::refuse_foreign_symlink("--dsn-file", path)?;
     let mut file = selfheal_core::atomic::open_regular(
         &std::fs::canonicalize(path)
             .map_err(|e| anyhow::anyhow!("--dsn-file {}: {e}", path.display()))?,

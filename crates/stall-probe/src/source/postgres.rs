@@ -80,6 +80,7 @@ pub fn read(args: &PgArgs, sql: &str, single_key: &str) -> anyhow::Result<Vec<Pr
             selfheal_core::duration::human(deadline)
         ),
     };
+    one_row_per_key(&rows)?;
     let now = SystemTime::now();
     let mut readings: Vec<Progress> = rows
         .into_iter()
@@ -96,6 +97,29 @@ pub fn read(args: &PgArgs, sql: &str, single_key: &str) -> anyhow::Result<Vec<Pr
         }
     }
     Ok(readings)
+}
+
+/// Two rows for one key would print two verdicts and two metric series
+/// with the same labels, which a Prometheus scrape rejects whole.
+fn one_row_per_key(rows: &[(Option<String>, Value)]) -> anyhow::Result<()> {
+    if rows.len() > 1 && rows[0].0.is_none() {
+        anyhow::bail!(
+            "--query returned {} rows of one column: return one row (e.g. SELECT max(ts) ...), \
+             or two columns (key, timestamp) for one row per key",
+            rows.len()
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (key, _) in rows {
+        if let Some(key) = key.as_deref().filter(|k| !seen.insert(*k)) {
+            let shown: String = key.chars().take(60).collect();
+            anyhow::bail!(
+                "--query returned key {shown:?} in more than one row: return one row per key \
+                 (e.g. SELECT key, max(ts) ... GROUP BY key)"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn progress(key: String, value: &Value, now: SystemTime) -> Progress {
@@ -129,8 +153,10 @@ fn fetch(
         .start()
         .map_err(|e| format!("PostgreSQL {target}: {}", error_text(&e)))?;
     // An integer we format, not user input: SET takes no bind parameters.
+    // A `timestamp` without time zone is read as UTC, so the query's own
+    // casts (`now()::timestamp`, `localtimestamp`) must be in UTC too.
     tx.batch_execute(&format!(
-        "SET LOCAL statement_timeout = {}",
+        "SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
         statement_timeout.as_millis().max(1)
     ))
     .map_err(|e| format!("PostgreSQL {target}: {}", error_text(&e)))?;
@@ -313,28 +339,25 @@ impl Shape {
             None => Value::Null,
         };
         let key = match &self.key {
-            None => None,
-            Some(Type::INT2) => Some(
-                row.try_get::<_, Option<i16>>(0)
-                    .map_err(|e| e.to_string())?
-                    .map_or("NULL".into(), |n| n.to_string()),
-            ),
-            Some(Type::INT4) => Some(
-                row.try_get::<_, Option<i32>>(0)
-                    .map_err(|e| e.to_string())?
-                    .map_or("NULL".into(), |n| n.to_string()),
-            ),
-            Some(Type::INT8) => Some(
-                row.try_get::<_, Option<i64>>(0)
-                    .map_err(|e| e.to_string())?
-                    .map_or("NULL".into(), |n| n.to_string()),
-            ),
-            Some(_) => Some(
-                row.try_get::<_, Option<String>>(0)
-                    .map_err(|e| e.to_string())?
-                    .unwrap_or_else(|| "NULL".into()),
-            ),
-        };
-        Ok((key, value))
+            None => return Ok((None, value)),
+            Some(Type::INT2) => row
+                .try_get::<_, Option<i16>>(0)
+                .map(|k| k.map(|n| n.to_string())),
+            Some(Type::INT4) => row
+                .try_get::<_, Option<i32>>(0)
+                .map(|k| k.map(|n| n.to_string())),
+            Some(Type::INT8) => row
+                .try_get::<_, Option<i64>>(0)
+                .map(|k| k.map(|n| n.to_string())),
+            Some(_) => row.try_get::<_, Option<String>>(0),
+        }
+        .map_err(|e| e.to_string())?;
+        // A NULL key is no worker's name (and "NULL" could be one).
+        let key = key.ok_or_else(|| {
+            "--query returned a NULL key: leave those rows out (WHERE key IS NOT NULL) \
+             or name them (coalesce(key, 'none'))"
+                .to_owned()
+        })?;
+        Ok((Some(key), value))
     }
 }

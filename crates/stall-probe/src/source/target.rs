@@ -15,6 +15,8 @@ pub struct TargetArgs {
     #[arg(
         long,
         value_name = "PID",
+        // 0 is no process (an empty pid file read as 0): a usage error, not "gone".
+        value_parser = clap::value_parser!(u32).range(1..),
         env = "STALL_PROBE_PID",
         help_heading = "Sources"
     )]
