@@ -44,6 +44,19 @@ impl StateArgs {
     }
 }
 
+/// The `systemctl` a tool runs, hidden: tests point it at a stand-in.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SystemctlArgs {
+    /// The systemctl to run (tests point this at a fake)
+    #[arg(
+        long,
+        hide = true,
+        default_value = "systemctl",
+        env = "SELFHEAL_SYSTEMCTL"
+    )]
+    pub systemctl: std::ffi::OsString,
+}
+
 /// What a tool's `run()` returns: the exit code and what to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

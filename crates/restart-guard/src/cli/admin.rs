@@ -5,7 +5,6 @@ use crate::audit::Decision;
 use clap::Args;
 use selfheal_core::cli::{OutputArgs, StateArgs};
 use selfheal_core::duration;
-use std::ffi::OsString;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -86,14 +85,8 @@ pub struct LoopsArgs {
     /// WARNING above this many restarts in the same window [default: half of --max]
     #[arg(long, value_name = "COUNT", env = "RESTART_GUARD_LOOP_WARN")]
     pub warn: Option<u64>,
-    /// The systemctl to run (tests point this at a fake)
-    #[arg(
-        long,
-        hide = true,
-        default_value = "systemctl",
-        env = "SELFHEAL_SYSTEMCTL"
-    )]
-    pub systemctl: OsString,
+    #[command(flatten)]
+    pub systemd: selfheal_core::cli::SystemctlArgs,
     #[command(flatten)]
     pub state: StateArgs,
     #[command(flatten)]

@@ -142,7 +142,7 @@ fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
 /// errors (UNKNOWN), never a zero count.
 fn read_counter(opts: &LoopsArgs) -> anyhow::Result<u64> {
     let argv = [
-        opts.systemctl.as_os_str(),
+        opts.systemd.systemctl.as_os_str(),
         "show".as_ref(),
         "-p".as_ref(),
         "NRestarts".as_ref(),

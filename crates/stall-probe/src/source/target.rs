@@ -6,7 +6,6 @@ use super::unit;
 use crate::metrics;
 use crate::procfs;
 use selfheal_core::{Check, Report, Status};
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -45,14 +44,8 @@ pub struct TargetArgs {
         env = "STALL_PROBE_PROC_ROOT"
     )]
     pub proc_root: PathBuf,
-    /// The systemctl to run (tests point this at a fake)
-    #[arg(
-        long,
-        hide = true,
-        default_value = "systemctl",
-        env = "SELFHEAL_SYSTEMCTL"
-    )]
-    pub systemctl: OsString,
+    #[command(flatten)]
+    pub systemd: selfheal_core::cli::SystemctlArgs,
 }
 
 /// A process to judge, under its metric key.
@@ -98,7 +91,7 @@ impl TargetArgs {
             return self.matching(pattern);
         }
         let unit_name = self.unit.clone().unwrap_or_default();
-        let info = unit::query(&self.systemctl, &unit_name, &self.proc_root)?;
+        let info = unit::query(&self.systemd.systemctl, &unit_name, &self.proc_root)?;
         let (status, line) = unit::judge(&unit_name, &info);
         report.check(Check::new("unit", status, line.clone()));
         metrics::unit(
