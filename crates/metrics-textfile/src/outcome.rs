@@ -3,7 +3,6 @@
 
 use crate::{Cli, Input, LABEL, TOOL, limits};
 use prom_exposition::{Parsed, Problem, Severity};
-use selfheal_core::cli::USAGE_EXIT;
 use selfheal_core::metrics::{MetricFamily, MetricKind, Unit};
 use selfheal_core::{Check, Outcome, Report, Status};
 use serde_json::json;
@@ -70,11 +69,9 @@ pub(crate) fn render(cli: &Cli, result: Result<Done, Failure>) -> Outcome {
     let mut report = Report::new(TOOL, LABEL, env!("CARGO_PKG_VERSION"));
     let (series, problems) = match result {
         Err(Failure::Usage(why)) => {
-            return Outcome {
-                code: USAGE_EXIT,
-                stdout: String::new(),
-                stderr: format!("error: {why}\n\nFor more information, try '--help'.\n"),
-            };
+            return Outcome::usage(format!(
+                "error: {why}\n\nFor more information, try '--help'.\n"
+            ));
         }
         Ok(done) => {
             report.check(Check::new("input", Status::Ok, success(cli, &done)));

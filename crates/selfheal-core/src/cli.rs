@@ -75,6 +75,17 @@ impl Outcome {
         }
     }
 
+    /// Bad arguments: exit 3 (never 2), the message on stderr, nothing on
+    /// stdout. Every usage error of every tool is built here.
+    #[must_use]
+    pub fn usage(stderr: impl Into<String>) -> Self {
+        Outcome {
+            code: USAGE_EXIT,
+            stdout: String::new(),
+            stderr: stderr.into(),
+        }
+    }
+
     /// Prints the outcome and returns the exit code. A closed stdout (`| head`)
     /// is not an error.
     #[must_use]
@@ -109,11 +120,7 @@ pub fn parse<T: clap::Parser>(
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     Outcome::new(0, err.render().to_string())
                 }
-                _ => Outcome {
-                    code: USAGE_EXIT,
-                    stdout: String::new(),
-                    stderr: err.render().to_string(),
-                },
+                _ => Outcome::usage(err.render().to_string()),
             }
         })
 }

@@ -13,7 +13,7 @@
 //! - Report warnings are printed once on stderr.
 
 use crate::Outcome;
-use crate::cli::{OutputArgs, StateArgs, USAGE_EXIT};
+use crate::cli::{OutputArgs, StateArgs};
 use crate::report::{Format, Report};
 use crate::state::StateStore;
 use crate::status::Status;
@@ -65,11 +65,7 @@ impl Tool {
     /// Bad arguments found after parsing: exit 3, the message on stderr.
     #[must_use]
     pub fn usage_error(&self, message: impl Display) -> Outcome {
-        Outcome {
-            code: USAGE_EXIT,
-            stdout: String::new(),
-            stderr: format!("{}: {message}\n", self.name),
-        }
+        Outcome::usage(format!("{}: {message}\n", self.name))
     }
 
     /// The report for "could not tell": UNKNOWN, the error as summary.
