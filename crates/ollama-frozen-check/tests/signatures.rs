@@ -33,6 +33,16 @@ fn warns_then_declares(check: &Checker, extra: &[&str], want: &str) -> Value {
     last
 }
 
+/// One model wedged: WARNING first, then declared with the remedy of
+/// killing exactly its runner.
+fn declares_kill_runner(check: &Checker, pid: u64) {
+    let last = warns_then_declares(check, &[], "model-wedged");
+    assert_eq!(
+        (remedy(&last), &last["details"]["remedy"]["pid"]),
+        ("kill-runner", &pid.into())
+    );
+}
+
 fn the_runner(sim: &selfheal_test_support::ollama_sim::OllamaSim, model: &str) -> u64 {
     sim_runners(sim)
         .into_iter()
@@ -62,11 +72,7 @@ fn s2_stuck_unload_is_model_wedged_then_kill_that_runner() {
     let pid = the_runner(&sim, "llama3.2:1b");
     sim.set_fault("stuck-unload");
     let check = Checker::new(&sim.url());
-    let last = warns_then_declares(&check, &[], "model-wedged");
-    assert_eq!(
-        (remedy(&last), &last["details"]["remedy"]["pid"]),
-        ("kill-runner", &pid.into())
-    );
+    declares_kill_runner(&check, pid);
 }
 
 #[test]
@@ -152,11 +158,7 @@ fn s10_orphan_runner_is_killed_by_pid() {
         "the simulator orphaned {pid}"
     );
     let check = Checker::new(&sim.url());
-    let last = warns_then_declares(&check, &[], "model-wedged");
-    assert_eq!(
-        (remedy(&last), &last["details"]["remedy"]["pid"]),
-        ("kill-runner", &pid.into())
-    );
+    declares_kill_runner(&check, pid);
 }
 
 #[test]

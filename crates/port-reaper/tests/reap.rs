@@ -8,6 +8,20 @@ use selfheal_test_support::tempdir;
 use std::time::{Duration, Instant};
 use support::{Holders, alive, audit_lines, eventually, json, reaper, state};
 
+/// `--list --format json` of a held port (exit 2): the run (for messages)
+/// and its report.
+fn listed_as_held(
+    dir: &std::path::Path,
+    port: &str,
+) -> (selfheal_test_support::Run, serde_json::Value) {
+    let run = reaper(dir)
+        .args(["--list", "--format", "json", port])
+        .run()
+        .expect_code(2);
+    let report = json(&run);
+    (run, report)
+}
+
 #[test]
 fn an_orphan_holding_the_port_is_found_and_freed() {
     let mut holders = Holders::start(&["--orphan"]);
@@ -19,11 +33,7 @@ fn an_orphan_holding_the_port_is_found_and_freed() {
     });
     let dir = tempdir().unwrap();
     let port = holders.port.to_string();
-    let run = reaper(dir.path())
-        .args(["--list", "--format", "json", &port])
-        .run()
-        .expect_code(2);
-    let report = json(&run);
+    let (run, report) = listed_as_held(dir.path(), &port);
     assert_eq!(report["details"]["holders"][0]["pid"], orphan, "{run}");
     assert_eq!(report["details"]["holders"][0]["orphan"], true, "{run}");
     reaper(dir.path())
@@ -82,11 +92,7 @@ fn several_holders_through_so_reuseport_all_go() {
     let port = first.port.to_string();
     let second = Holders::start(&["--reuseport", "--port", &port]);
     let dir = tempdir().unwrap();
-    let run = reaper(dir.path())
-        .args(["--list", "--format", "json", &port])
-        .run()
-        .expect_code(2);
-    let report = json(&run);
+    let (run, report) = listed_as_held(dir.path(), &port);
     assert_eq!(
         report["details"]["sockets"].as_array().unwrap().len(),
         2,
@@ -277,11 +283,7 @@ fn a_zombie_leader_whose_thread_holds_the_port_is_seen_and_freed() {
     eventually("the main thread has exited", || state(pid) == Some('Z'));
     let dir = tempdir().unwrap();
     let port = holders.port.to_string();
-    let run = reaper(dir.path())
-        .args(["--list", "--format", "json", &port])
-        .run()
-        .expect_code(2);
-    let report = json(&run);
+    let (run, report) = listed_as_held(dir.path(), &port);
     assert_eq!(report["details"]["holders"][0]["pid"], pid, "{run}");
     assert_eq!(report["details"]["holders"][0]["state"], "Z", "{run}");
     reaper(dir.path())

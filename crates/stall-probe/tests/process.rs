@@ -29,6 +29,28 @@ fn trend(pid: u32, dir: &selfheal_test_support::TempDir) -> Cmd {
         .arg(dir.path())
 }
 
+/// `trend` sampling 2 s at 200 ms, as JSON, expecting `code`: the run (for
+/// messages) and its report.
+fn sampled_for_2s(
+    pid: u32,
+    dir: &selfheal_test_support::TempDir,
+    code: i32,
+) -> (selfheal_test_support::Run, serde_json::Value) {
+    let run = trend(pid, dir)
+        .args([
+            "--sample-for",
+            "2s",
+            "--interval",
+            "200ms",
+            "--format",
+            "json",
+        ])
+        .run()
+        .expect_code(code);
+    let report = json(&run);
+    (run, report)
+}
+
 /// A busy worker that has started spinning.
 fn spinning() -> selfheal_test_support::ChildGuard {
     let worker = python(BUSY);
@@ -191,18 +213,7 @@ fn memory_that_keeps_growing_is_a_leak() {
     wait_until("the leak to start", Duration::from_secs(10), || {
         cpu_ticks(leak.id()) > 0
     });
-    let run = trend(leak.id(), &dir)
-        .args([
-            "--sample-for",
-            "2s",
-            "--interval",
-            "200ms",
-            "--format",
-            "json",
-        ])
-        .run()
-        .expect_code(1);
-    let report = json(&run);
+    let (run, report) = sampled_for_2s(leak.id(), &dir, 1);
     assert_eq!(report["details"]["trend"]["class"], "leaking", "{run}");
     assert!(
         report["details"]["trend"]["numbers"]["memory_slope"]
@@ -217,18 +228,7 @@ fn memory_that_keeps_growing_is_a_leak() {
 fn a_burst_that_levels_off_and_a_sleeper_are_stable() {
     let dir = state_dir();
     let burst = python_ready(BURST);
-    let run = trend(burst.id(), &dir)
-        .args([
-            "--sample-for",
-            "2s",
-            "--interval",
-            "200ms",
-            "--format",
-            "json",
-        ])
-        .run()
-        .expect_code(0);
-    let report = json(&run);
+    let (run, report) = sampled_for_2s(burst.id(), &dir, 0);
     assert_eq!(report["details"]["trend"]["class"], "stable", "{run}");
     assert!(
         report["details"]["trend"]["numbers"]["memory_last"]
