@@ -1,0 +1,347 @@
+# shellcheck shell=bash disable=SC2154  # the variables are set by scripts/install
+# The steps of scripts/install, sourced by it (it sets repo, prefix, root,
+# dry, purge, sched, enable, build, bin_dir and the target paths).
+#
+# The manifest holds one "KIND PATH" a line: f a file put, d a directory
+# created, s a state directory created (kept by --uninstall unless --purge
+# or empty), u the user created, t a timer enabled.
+
+changes=0 checked=0 units_changed=0
+entries=()
+declare -A seen_dir=() made_dir=() old_kind=()
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+at() { printf '%s%s' "$root" "$1"; }
+say() { printf '%s\n' "$*"; }
+record() { entries+=("$1 $2"); }
+was() { [ "${old_kind[$2]:-}" = "$1" ]; }
+
+# A change to the host: always printed, done unless --dry-run.
+change() {
+    local what=$1
+    shift
+    changes=$((changes + 1))
+    if [ "$dry" -eq 1 ]; then say "would $what"; else say "$what"; "$@"; fi
+}
+
+# A follow-up that is not itself a change (daemon-reload after new units).
+follow_up() {
+    if [ "$dry" -eq 1 ]; then say "would run: $*"; else say "run: $*"; "$@"; fi
+}
+
+ensure_dir() {
+    local dir=$1
+    [ "$dir" = / ] || [ -n "${seen_dir[$dir]:-}" ] && return
+    seen_dir[$dir]=1
+    ensure_dir "$(dirname "$dir")"
+    if [ ! -d "$(at "$dir")" ]; then
+        change "mkdir $dir" mkdir -m 755 "$(at "$dir")"
+        made_dir[$dir]=1
+    fi
+    if [ -n "${made_dir[$dir]:-}" ] || was d "$dir"; then record d "$dir"; fi
+}
+
+replace_file() {
+    install -m "$3" "$1" "$2.selfheal-new" && mv -f "$2.selfheal-new" "$2"
+}
+
+# Puts SRC at DEST with MODE unless the same bytes and mode are there.
+put_file() {
+    local src=$1 dest=$2 mode=$3 target
+    target=$(at "$dest")
+    ensure_dir "$(dirname "$dest")"
+    checked=$((checked + 1))
+    record f "$dest"
+    if [ -f "$target" ] && cmp -s "$src" "$target" && [ "$(stat -c %a "$target")" = "$mode" ]; then
+        return
+    fi
+    change "install $dest" replace_file "$src" "$target" "$mode"
+}
+
+# A copy of a contrib file whose /usr/local/bin/ paths name this install's bin.
+rewritten() {
+    local copy=$work/rewritten$1
+    mkdir -p "$(dirname "$copy")"
+    sed "s|/usr/local/bin/|$bin/|g" "$1" >"$copy"
+    printf '%s' "$copy"
+}
+
+load_old_manifest() {
+    local kind path
+    [ -f "$(at "$manifest")" ] || return 0
+    while read -r kind path; do
+        old_kind[$path]=$kind
+    done <"$(at "$manifest")"
+}
+
+build_binaries() {
+    mapfile -t tools < <(installed_tools "$repo")
+    [ ${#tools[@]} -gt 0 ] || die "no crate in $repo/crates says installed = true"
+    local packages=() t
+    for t in "${tools[@]}" selfheal-docgen; do packages+=(-p "$t"); done
+    if [ "$build" -eq 1 ] && [ "$dry" -eq 1 ]; then
+        say "would run: cargo build --release --locked ${packages[*]}"
+    elif [ "$build" -eq 1 ]; then
+        say "run: cargo build --release --locked (the first build takes minutes)"
+        (cd "$repo" && cargo build --release --locked --quiet "${packages[@]}") ||
+            die "the release build failed (see above); fix it or pass --bin-dir with built binaries"
+    fi
+    [ "$dry" -eq 1 ] && return
+    for t in "${tools[@]}" selfheal-docgen; do
+        [ -x "$bin_dir/$t" ] || die "$bin_dir/$t is missing: build it (cargo build --release -p $t) or drop --no-build"
+    done
+}
+
+install_binaries() {
+    local t
+    for t in "${tools[@]}"; do put_file "$bin_dir/$t" "$bin/$t" 755; done
+}
+
+install_docs() {
+    local out=$work/docs f
+    if [ ! -x "$bin_dir/selfheal-docgen" ]; then
+        say "would install man pages and completions (selfheal-docgen is not built yet)"
+        return
+    fi
+    "$bin_dir/selfheal-docgen" "$out" || die "selfheal-docgen could not write the man pages"
+    for f in "$out"/man1/*; do put_file "$f" "$share/man/man1/${f##*/}" 644; done
+    for f in "$out"/bash/*; do put_file "$f" "$share/bash-completion/completions/${f##*/}" 644; done
+    for f in "$out"/zsh/*; do put_file "$f" "$share/zsh/site-functions/${f##*/}" 644; done
+    for f in "$out"/fish/*; do put_file "$f" "$share/fish/vendor_completions.d/${f##*/}" 644; done
+}
+
+# Every unit and drop-in directory in contrib/systemd, whatever they are named.
+install_units() {
+    local before=$changes src name f
+    for src in "$repo"/contrib/systemd/*; do
+        name=${src##*/}
+        case $name in
+            *.service | *.timer | *.slice | *.socket | *.path | *.target)
+                [ -f "$src" ] && put_file "$(rewritten "$src")" "$units_dir/$name" 644 ;;
+            *.d)
+                for f in "$src"/*.conf; do
+                    [ -f "$f" ] && put_file "$(rewritten "$f")" "$units_dir/$name/${f##*/}" 644
+                done ;;
+        esac
+    done
+    [ $changes -eq "$before" ] || units_changed=1
+}
+
+# cron ignores /etc/cron.d files whose names have a dot: selfheal-<name>.
+install_cron() {
+    local src name
+    for src in "$repo"/contrib/cron/*; do
+        [ -f "$src" ] || continue
+        name=${src##*/}
+        name=selfheal-${name%%.*}
+        put_file "$(rewritten "$src")" "/etc/cron.d/${name/#selfheal-selfheal-/selfheal-}" 644
+    done
+}
+
+# sudo ignores /etc/sudoers.d files with a dot too; a broken file there
+# would lock out every sudo user, so each is checked with visudo first.
+install_sudoers() {
+    local src copy name
+    for src in "$repo"/contrib/sudoers/*; do
+        [ -f "$src" ] || continue
+        if ! command -v visudo >/dev/null; then
+            say "skipping contrib/sudoers: sudo is not installed here (no visudo to check the rules)"
+            return
+        fi
+        copy=$(rewritten "$src")
+        chmod 440 "$copy"
+        visudo -cqf "$copy" >/dev/null || die "contrib/sudoers/${src##*/} fails visudo -cf: not installing it"
+        name=${src##*/}
+        put_file "$copy" "/etc/sudoers.d/${name%%.*}" 440
+    done
+}
+
+install_polkit() {
+    local src
+    for src in "$repo"/contrib/polkit/*.rules; do
+        [ -f "$src" ] && put_file "$(rewritten "$src")" "/etc/polkit-1/rules.d/${src##*/}" 644
+    done
+    return 0
+}
+
+make_user() {
+    if [ -n "$root" ]; then
+        say "staging root: not creating the system user $user (run scripts/install on the host itself)"
+        return
+    fi
+    if getent passwd "$user" >/dev/null; then
+        if was u "$user"; then record u "$user"; fi
+        return
+    fi
+    change "create the system user $user" useradd --system --user-group --home-dir "$state_dir" \
+        --no-create-home --shell /usr/sbin/nologin --comment "selfheal health checks" "$user"
+    record u "$user"
+}
+
+make_owned_dir() {
+    mkdir -m "$2" "$(at "$1")"
+    [ -n "$root" ] || chown "$user:$user" "$(at "$1")"
+}
+
+state_dir_at() {
+    local dir=$1 mode=$2
+    ensure_dir "$(dirname "$dir")"
+    if [ ! -d "$(at "$dir")" ]; then
+        local owner=", owner $user"
+        [ -z "$root" ] || owner=''
+        change "mkdir $dir (mode $mode$owner)" make_owned_dir "$dir" "$mode"
+        made_dir[$dir]=1
+    fi
+    if [ -n "${made_dir[$dir]:-}" ] || was s "$dir"; then record s "$dir"; fi
+}
+
+make_state_dirs() {
+    state_dir_at "$state_dir" 750
+    state_dir_at "$textfile_dir" 755
+}
+
+shipped_timers() {
+    local f
+    for f in "$repo"/contrib/systemd/*.timer; do
+        [ -f "$f" ] && printf '%s\n' "${f##*/}"
+    done
+    return 0
+}
+
+enable_timers() {
+    local timer
+    if [ -n "$root" ]; then
+        say "staging root: timers installed, not enabled (run scripts/install on the host itself)"
+        return
+    fi
+    if [ "$systemd_runs" -eq 0 ]; then
+        say "systemd is not running here (no /run/systemd/system): units installed, timers NOT enabled; use --cron on this host"
+        return
+    fi
+    [ $units_changed -eq 0 ] || follow_up systemctl daemon-reload
+    [ "$enable" -eq 1 ] || { say "--no-enable: timers installed, not enabled"; return; }
+    while read -r timer; do
+        case $timer in *@*)
+            say "template $timer: enable one per instance, e.g. systemctl enable --now ${timer/@/@NAME}"
+            continue ;;
+        esac
+        systemctl is-enabled -q "$timer" 2>/dev/null || change "enable $timer" systemctl enable -q "$timer"
+        systemctl is-active -q "$timer" || change "start $timer" systemctl start "$timer"
+        record t "$timer"
+    done < <(shipped_timers)
+}
+
+# What an earlier install put that this tree no longer ships.
+remove_stale() {
+    local path
+    declare -A now=()
+    for path in "${entries[@]}"; do now[$path]=1; done
+    for path in "${!old_kind[@]}"; do
+        [ -z "${now["${old_kind[$path]} $path"]:-}" ] || continue
+        case ${old_kind[$path]} in
+            f) [ "$path" = "$manifest" ] || change "remove $path (no longer shipped)" rm -f "$(at "$path")" ;;
+            t) [ "$systemd_runs" -eq 0 ] || change "disable $path (no longer shipped)" systemctl disable --now -q "$path" ;;
+        esac
+    done
+    return 0
+}
+
+write_manifest() {
+    ensure_dir "$(dirname "$manifest")"
+    record f "$manifest"
+    printf '%s\n' "${entries[@]}" | sort -u >"$work/manifest"
+    if ! cmp -s "$work/manifest" "$(at "$manifest")"; then
+        change "write $manifest" replace_file "$work/manifest" "$(at "$manifest")" 644
+    fi
+}
+
+summary() {
+    if [ "$dry" -eq 1 ]; then
+        say "dry run: $changes change(s) would be made; nothing was changed"
+    elif [ $changes -eq 0 ]; then
+        say "nothing changed: selfheal is installed and up to date ($checked files checked)"
+    else
+        say "$changes change(s) made"
+    fi
+}
+
+# Installed and running, not only copied: every tool runs, every timer has a
+# next elapse, or a cron daemon runs to read /etc/cron.d.
+check_installed() {
+    local t line failed=0
+    [ "$dry" -eq 0 ] && [ -z "$root" ] || return 0
+    for t in "${tools[@]}"; do
+        "$bin/$t" --version >/dev/null || { say "FAILED: $bin/$t --version"; failed=1; }
+    done
+    if [ "$sched" = timers ] && [ "$systemd_runs" -eq 1 ] && [ "$enable" -eq 1 ]; then
+        while read -r t; do
+            case $t in *@*) continue ;; esac
+            line=$(systemctl list-timers --all --no-legend --no-pager "$t")
+            case ${line%% *} in
+                '' | - | n/a) say "NOT SCHEDULED: $t ($(systemctl is-active "$t" || true))"; failed=1 ;;
+                *) say "scheduled: $line" ;;
+            esac
+        done < <(shipped_timers)
+    elif [ "$sched" = cron ]; then
+        if pidof cron crond >/dev/null; then
+            say "scheduled: cron runs (pid $(pidof cron crond)) and reads /etc/cron.d"
+        else
+            say "NOT SCHEDULED: no cron daemon runs here; start it (e.g. service cron start)"
+            failed=1
+        fi
+    fi
+    return $failed
+}
+
+uninstall_all() {
+    local kind path dirs=() files=() timers=() user_made=0
+    if [ ! -f "$(at "$manifest")" ]; then
+        say "nothing to uninstall: no manifest at $(at "$manifest")"
+        return
+    fi
+    while read -r kind path; do
+        case $kind in
+            f) files+=("$path") ;;
+            d | s) dirs+=("$kind $path") ;;
+            t) timers+=("$path") ;;
+            u) user_made=1 ;;
+        esac
+    done <"$(at "$manifest")"
+    if [ -z "$root" ] && [ "$systemd_runs" -eq 1 ]; then
+        for path in "${timers[@]}"; do change "disable $path" systemctl disable --now -q "$path"; done
+    fi
+    for path in "${files[@]}"; do
+        [ -e "$(at "$path")" ] && change "remove $path" rm -f "$(at "$path")"
+        case $path in "$units_dir"/*) units_changed=1 ;; esac
+    done
+    if [ -z "$root" ] && [ "$systemd_runs" -eq 1 ] && [ $units_changed -eq 1 ]; then
+        follow_up systemctl daemon-reload
+    fi
+    if [ "$purge" -eq 1 ]; then
+        [ -d "$(at "$state_dir")" ] && change "remove $state_dir and the state in it" rm -rf "$(at "$state_dir")"
+        if [ $user_made -eq 1 ] && [ -z "$root" ] && getent passwd "$user" >/dev/null; then
+            change "remove the system user $user" userdel "$user"
+        fi
+    fi
+    remove_dirs "${dirs[@]}"
+    summary
+}
+
+# Deepest first; a directory that still holds something (state, or files
+# not ours) stays and is named.
+remove_dirs() {
+    local entry dir
+    while read -r entry; do
+        [ -n "$entry" ] || continue
+        dir=${entry#? }
+        [ -d "$(at "$dir")" ] || continue
+        if [ -z "$(ls -A "$(at "$dir")")" ] || [ "$dry" -eq 1 ]; then
+            change "remove $dir" rmdir "$(at "$dir")"
+        elif [ "${entry%% *}" = s ]; then
+            say "kept $dir: it holds state (--purge removes it)"
+        else
+            say "kept $dir: not empty"
+        fi
+    done < <(printf '%s\n' "$@" | sort -k2 -r)
+}
