@@ -242,7 +242,11 @@ fn units_name_the_installed_binaries_and_every_contrib_unit_is_installed() {
     for entry in fs::read_dir(repo().join("contrib/systemd")).unwrap() {
         let shipped = entry.unwrap().path();
         let name = shipped.file_name().unwrap();
-        if shipped.extension().is_some_and(|e| e == "md") {
+        let unit_or_dropins = ["service", "timer", "slice", "socket", "path", "target", "d"];
+        if !shipped
+            .extension()
+            .is_some_and(|e| unit_or_dropins.iter().any(|u| e == *u))
+        {
             continue;
         }
         let copy = units.join(name);

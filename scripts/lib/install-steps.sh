@@ -140,19 +140,31 @@ install_cron() {
 }
 
 # sudo ignores /etc/sudoers.d files with a dot too; a broken file there
-# would lock out every sudo user, so each is checked with visudo first.
-install_sudoers() {
-    local src copy name
+# would lock out every sudo user, so all are checked with visudo before
+# anything at all is installed.
+sudoers=()
+check_sudoers() {
+    local src copy
     for src in "$repo"/contrib/sudoers/*; do
         [ -f "$src" ] || continue
         if ! command -v visudo >/dev/null; then
             say "skipping contrib/sudoers: sudo is not installed here (no visudo to check the rules)"
+            sudoers=()
             return
         fi
         copy=$(rewritten "$src")
         chmod 440 "$copy"
-        visudo -cqf "$copy" >/dev/null || die "contrib/sudoers/${src##*/} fails visudo -cf: not installing it"
-        name=${src##*/}
+        visudo -cqf "$copy" >/dev/null ||
+            die "contrib/sudoers/${src##*/} fails visudo -cf: nothing was installed"
+        sudoers+=("$copy")
+    done
+    return 0
+}
+
+install_sudoers() {
+    local copy name
+    for copy in "${sudoers[@]}"; do
+        name=${copy##*/}
         put_file "$copy" "/etc/sudoers.d/${name%%.*}" 440
     done
 }

@@ -1,0 +1,160 @@
+//! scripts/install takes contrib/ by glob, whatever the compositions are
+//! called: here it runs from a copy of the tree whose contrib/ holds one of
+//! each kind (unit, timer, template, drop-in directory, sudoers rule, polkit
+//! rule, a README that is not a unit) and must put each where its consumer
+//! reads it, and refuse a sudoers rule visudo rejects before installing
+//! anything at all.
+
+use selfheal_test_support::{Cmd, Run, TempDir, bin, require, tempdir};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+const SUDOERS: &str = "selfheal ALL=(root) NOPASSWD: /usr/bin/systemctl restart ollama.service\n";
+
+/// A copy of scripts/ and the crate manifests, with a contrib/ of our own.
+fn tree_with_contrib(sudoers: &str) -> TempDir {
+    let tree = tempdir().unwrap();
+    for script in [
+        "scripts/install",
+        "scripts/lib/install-steps.sh",
+        "scripts/lib/tools.sh",
+    ] {
+        let copy = tree.path().join(script);
+        fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        fs::copy(repo().join(script), &copy).unwrap();
+    }
+    for entry in fs::read_dir(repo().join("crates")).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        let name = manifest.parent().unwrap().file_name().unwrap();
+        write(
+            &tree.path().join("crates").join(name).join("Cargo.toml"),
+            &fs::read_to_string(&manifest).unwrap(),
+        );
+    }
+    let contrib = tree.path().join("contrib");
+    let exec = "[Service]\nExecStart=/usr/local/bin/restart-guard status\n";
+    write(&contrib.join("systemd/probe.service"), exec);
+    write(
+        &contrib.join("systemd/probe.timer"),
+        "[Timer]\nOnBootSec=1min\n",
+    );
+    write(&contrib.join("systemd/stall@.service"), exec);
+    write(
+        &contrib.join("systemd/stall@.timer"),
+        "[Timer]\nOnBootSec=1min\n",
+    );
+    write(&contrib.join("systemd/ai.slice"), "[Slice]\nMemoryMax=8G\n");
+    write(&contrib.join("systemd/gateway.service.d/reap.conf"), exec);
+    write(&contrib.join("systemd/README.md"), "not a unit\n");
+    write(
+        &contrib.join("cron/selfheal.cron"),
+        "* * * * * root /usr/local/bin/gpu-probe\n",
+    );
+    write(&contrib.join("sudoers/selfheal.sudoers"), sudoers);
+    write(
+        &contrib.join("polkit/50-selfheal.rules"),
+        "polkit.addRule(function () {});\n",
+    );
+    tree
+}
+
+fn install(tree: &Path, root: &Path) -> Run {
+    let build = bin("selfheal-docgen").parent().unwrap().to_path_buf();
+    Cmd::new(tree.join("scripts/install"))
+        .arg("--root")
+        .arg(root)
+        .args(["--prefix", "/opt/sh", "--timers", "--bin-dir"])
+        .arg(build)
+        .run()
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn every_kind_of_contrib_file_lands_where_its_consumer_reads_it() {
+    require("visudo", "sudo");
+    let tree = tree_with_contrib(SUDOERS);
+    let root = tempdir().unwrap();
+    let run = install(tree.path(), root.path()).expect_code(0);
+    let etc = root.path().join("etc");
+    for unit in [
+        "probe.service",
+        "probe.timer",
+        "stall@.service",
+        "stall@.timer",
+        "ai.slice",
+    ] {
+        assert_eq!(
+            mode(&etc.join("systemd/system").join(unit)),
+            0o644,
+            "{unit}"
+        );
+    }
+    let dropin =
+        fs::read_to_string(etc.join("systemd/system/gateway.service.d/reap.conf")).unwrap();
+    assert!(
+        dropin.contains("ExecStart=/opt/sh/bin/restart-guard status"),
+        "{dropin}"
+    );
+    assert!(
+        !etc.join("systemd/system/README.md").exists(),
+        "a README is not a unit"
+    );
+    // sudo skips /etc/sudoers.d files with a dot in their name.
+    let rule = etc.join("sudoers.d/selfheal");
+    assert_eq!(mode(&rule), 0o440);
+    assert_eq!(fs::read_to_string(&rule).unwrap(), SUDOERS);
+    assert_eq!(mode(&etc.join("polkit-1/rules.d/50-selfheal.rules")), 0o644);
+    assert!(
+        !etc.join("cron.d").exists(),
+        "--timers also installed cron jobs"
+    );
+    assert!(
+        run.stdout
+            .contains("staging root: timers installed, not enabled"),
+        "{run}"
+    );
+
+    Cmd::new(tree.path().join("scripts/install"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["--prefix", "/opt/sh", "--uninstall"])
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "uninstall left files"
+    );
+}
+
+#[test]
+fn a_sudoers_rule_visudo_rejects_stops_the_install_before_any_change() {
+    require("visudo", "sudo");
+    let tree = tree_with_contrib("selfheal ALL=(root) NOPASSWD systemctl\n");
+    let root = tempdir().unwrap();
+    install(tree.path(), root.path())
+        .expect_code(3)
+        .stderr_has("contrib/sudoers/selfheal.sudoers fails visudo -cf: nothing was installed");
+    assert_eq!(
+        fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "files were installed"
+    );
+}
