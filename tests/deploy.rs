@@ -68,6 +68,8 @@ fn recap_changed(run: &Run) -> u32 {
         .unwrap_or_else(|| panic!("no PLAY RECAP for localhost\n{run}"))
 }
 
+/// The play packs the committed tree (git archive HEAD) and runs the
+/// scripts/install inside it: uncommitted edits to the script are not tested here.
 #[test]
 fn the_playbook_installs_once_then_reports_nothing_changed() {
     require("ansible-playbook", ANSIBLE);

@@ -89,7 +89,8 @@ build_binaries() {
     fi
     [ "$dry" -eq 1 ] && return
     for t in "${tools[@]}" selfheal-docgen; do
-        [ -x "$bin_dir/$t" ] || die "$bin_dir/$t is missing: build it (cargo build --release -p $t) or drop --no-build"
+        [ -x "$bin_dir/$t" ] ||
+            die "$bin_dir/$t is missing: build it (cargo build --release -p $t) or drop --no-build"
     done
 }
 
@@ -228,7 +229,8 @@ enable_timers() {
         return
     fi
     if [ "$systemd_runs" -eq 0 ]; then
-        say "systemd is not running here (no /run/systemd/system): units installed, timers NOT enabled; use --cron on this host"
+        say "systemd is not running here (no /run/systemd/system):" \
+            "units installed, timers NOT enabled; use --cron on this host"
         return
     fi
     [ $units_changed -eq 0 ] || follow_up systemctl daemon-reload
