@@ -24,14 +24,12 @@ const SUDOERS: &str = "selfheal ALL=(root) NOPASSWD: /usr/bin/systemctl restart 
 /// A copy of scripts/ and the crate manifests, with a contrib/ of our own.
 fn tree_with_contrib(sudoers: &str) -> TempDir {
     let tree = tempdir().unwrap();
-    for script in [
-        "scripts/install",
-        "scripts/lib/install-steps.sh",
-        "scripts/lib/tools.sh",
-    ] {
-        let copy = tree.path().join(script);
+    let lib = fs::read_dir(repo().join("scripts/lib")).unwrap();
+    let libs = lib.map(|e| Path::new("scripts/lib").join(e.unwrap().file_name()));
+    for script in libs.chain([PathBuf::from("scripts/install")]) {
+        let copy = tree.path().join(&script);
         fs::create_dir_all(copy.parent().unwrap()).unwrap();
-        fs::copy(repo().join(script), &copy).unwrap();
+        fs::copy(repo().join(&script), &copy).unwrap();
     }
     for entry in fs::read_dir(repo().join("crates")).unwrap() {
         let manifest = entry.unwrap().path().join("Cargo.toml");
@@ -157,4 +155,30 @@ fn a_sudoers_rule_visudo_rejects_stops_the_install_before_any_change() {
         0,
         "files were installed"
     );
+}
+
+#[test]
+fn an_install_that_fails_halfway_lists_what_it_put_so_uninstall_removes_it() {
+    require("visudo", "sudo");
+    let tree = tree_with_contrib(SUDOERS);
+    let root = tempdir().unwrap();
+    // A file where the polkit rules directory should be: mkdir fails there,
+    // after the tools, pages and units are already in place.
+    write(&root.path().join("etc/polkit-1/rules.d"), "in the way\n");
+    install(tree.path(), root.path())
+        .expect_code(3)
+        .stderr_has("failed: what was put so far is listed in /opt/sh/share/selfheal/manifest");
+    assert!(root.path().join("opt/sh/bin/restart-guard").is_file());
+    Cmd::new(tree.path().join("scripts/install"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["--prefix", "/opt/sh", "--uninstall"])
+        .run()
+        .expect_code(0);
+    let left: Vec<_> = fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["etc"], "uninstall left more than the blocking file");
+    assert!(!root.path().join("etc/systemd").exists());
 }

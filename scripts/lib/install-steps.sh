@@ -10,7 +10,21 @@ changes=0 checked=0 units_changed=0
 entries=()
 declare -A seen_dir=() made_dir=() old_kind=()
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'on_exit $?' EXIT
+
+# An install that fails halfway still lists what it put (with what the
+# last good install put), so --uninstall can remove it.
+manifest_written=0
+on_exit() {
+    if [ "$1" -ne 0 ] && [ "$dry" -eq 0 ] && [ "$uninstall" -eq 0 ] &&
+        [ $manifest_written -eq 0 ] && [ ${#entries[@]} -gt 0 ]; then
+        local path
+        for path in "${!old_kind[@]}"; do record "${old_kind[$path]}" "$path"; done
+        write_manifest >/dev/null
+        say "failed: what was put so far is listed in $manifest (--uninstall removes it)" >&2
+    fi
+    rm -rf "$work"
+}
 
 at() { printf '%s%s' "$root" "$1"; }
 say() { printf '%s\n' "$*"; }
@@ -32,7 +46,7 @@ follow_up() {
 
 ensure_dir() {
     local dir=$1
-    [ "$dir" = / ] || [ -n "${seen_dir[$dir]:-}" ] && return
+    [ "$dir" = / ] || [ -n "${seen_dir[$dir]:-}" ] && return 0
     seen_dir[$dir]=1
     ensure_dir "$(dirname "$dir")"
     if [ ! -d "$(at "$dir")" ]; then
@@ -54,7 +68,7 @@ put_file() {
     checked=$((checked + 1))
     record f "$dest"
     if [ -f "$target" ] && cmp -s "$src" "$target" && [ "$(stat -c %a "$target")" = "$mode" ]; then
-        return
+        return 0
     fi
     change "install $dest" replace_file "$src" "$target" "$mode"
 }
@@ -87,7 +101,7 @@ build_binaries() {
         (cd "$repo" && cargo build --release --locked --quiet "${packages[@]}") ||
             die "the release build failed (see above); fix it or pass --bin-dir with built binaries"
     fi
-    [ "$dry" -eq 1 ] && return
+    [ "$dry" -eq 1 ] && return 0
     for t in "${tools[@]}" selfheal-docgen; do
         [ -x "$bin_dir/$t" ] ||
             die "$bin_dir/$t is missing: build it (cargo build --release -p $t) or drop --no-build"
@@ -103,7 +117,7 @@ install_docs() {
     local out=$work/docs f
     if [ ! -x "$bin_dir/selfheal-docgen" ]; then
         say "would install man pages and completions (selfheal-docgen is not built yet)"
-        return
+        return 0
     fi
     "$bin_dir/selfheal-docgen" "$out" || die "selfheal-docgen could not write the man pages"
     for f in "$out"/man1/*; do put_file "$f" "$share/man/man1/${f##*/}" 644; done
@@ -151,7 +165,7 @@ check_sudoers() {
         if ! command -v visudo >/dev/null; then
             say "skipping contrib/sudoers: sudo is not installed here (no visudo to check the rules)"
             sudoers=()
-            return
+            return 0
         fi
         copy=$(rewritten "$src")
         chmod 440 "$copy"
@@ -181,15 +195,25 @@ install_polkit() {
 make_user() {
     if [ -n "$root" ]; then
         say "staging root: not creating the system user $user (run scripts/install on the host itself)"
-        return
+        return 0
     fi
     if getent passwd "$user" >/dev/null; then
-        if was u "$user"; then record u "$user"; fi
-        return
+        if ours_user; then record u "$user"; fi
+        return 0
     fi
-    change "create the system user $user" useradd --system --user-group --home-dir "$state_dir" \
-        --no-create-home --shell /usr/sbin/nologin --comment "selfheal health checks" "$user"
+    # userdel may leave the group behind (it does without /etc/login.defs).
+    local group=(--user-group)
+    getent group "$user" >/dev/null && group=(--gid "$user")
+    change "create the system user $user" useradd --system "${group[@]}" --home-dir "$state_dir" \
+        --no-create-home --shell /usr/sbin/nologin --comment "$user_comment" "$user"
     record u "$user"
+}
+
+# The user this script created (by its comment, so --purge finds it even
+# after a plain --uninstall removed the manifest).
+user_comment="selfheal health checks"
+ours_user() {
+    [ "$(getent passwd "$user" | cut -d: -f5)" = "$user_comment" ]
 }
 
 make_owned_dir() {
@@ -226,15 +250,15 @@ enable_timers() {
     local timer
     if [ -n "$root" ]; then
         say "staging root: timers installed, not enabled (run scripts/install on the host itself)"
-        return
+        return 0
     fi
     if [ "$systemd_runs" -eq 0 ]; then
         say "systemd is not running here (no /run/systemd/system):" \
             "units installed, timers NOT enabled; use --cron on this host"
-        return
+        return 0
     fi
     [ $units_changed -eq 0 ] || follow_up systemctl daemon-reload
-    [ "$enable" -eq 1 ] || { say "--no-enable: timers installed, not enabled"; return; }
+    [ "$enable" -eq 1 ] || { say "--no-enable: timers installed, not enabled"; return 0; }
     while read -r timer; do
         case $timer in *@*)
             say "template $timer: enable one per instance, e.g. systemctl enable --now ${timer/@/@NAME}"
@@ -264,6 +288,7 @@ remove_stale() {
 write_manifest() {
     ensure_dir "$(dirname "$manifest")"
     record f "$manifest"
+    manifest_written=1
     printf '%s\n' "${entries[@]}" | sort -u >"$work/manifest"
     if ! cmp -s "$work/manifest" "$(at "$manifest")"; then
         change "write $manifest" replace_file "$work/manifest" "$(at "$manifest")" 644
@@ -288,6 +313,11 @@ check_installed() {
     for t in "${tools[@]}"; do
         "$bin/$t" --version >/dev/null || { say "FAILED: $bin/$t --version"; failed=1; }
     done
+    # Not ours to change when it was there before us: say what is needed.
+    if ! setpriv --reuid="$user" --regid="$user" --init-groups test -w "$textfile_dir"; then
+        say "note: $user cannot write $textfile_dir, so its metrics will not reach node_exporter:" \
+            "chgrp $user $textfile_dir && chmod g+w $textfile_dir"
+    fi
     if [ "$sched" = timers ] && [ "$systemd_runs" -eq 1 ] && [ "$enable" -eq 1 ]; then
         while read -r t; do
             case $t in *@*) continue ;; esac
@@ -306,56 +336,4 @@ check_installed() {
         fi
     fi
     return $failed
-}
-
-uninstall_all() {
-    local kind path dirs=() files=() timers=() user_made=0
-    if [ ! -f "$(at "$manifest")" ]; then
-        say "nothing to uninstall: no manifest at $(at "$manifest")"
-        return
-    fi
-    while read -r kind path; do
-        case $kind in
-            f) files+=("$path") ;;
-            d | s) dirs+=("$kind $path") ;;
-            t) timers+=("$path") ;;
-            u) user_made=1 ;;
-        esac
-    done <"$(at "$manifest")"
-    if [ -z "$root" ] && [ "$systemd_runs" -eq 1 ]; then
-        for path in "${timers[@]}"; do change "disable $path" systemctl disable --now -q "$path"; done
-    fi
-    for path in "${files[@]}"; do
-        [ -e "$(at "$path")" ] && change "remove $path" rm -f "$(at "$path")"
-        case $path in "$units_dir"/*) units_changed=1 ;; esac
-    done
-    if [ -z "$root" ] && [ "$systemd_runs" -eq 1 ] && [ $units_changed -eq 1 ]; then
-        follow_up systemctl daemon-reload
-    fi
-    if [ "$purge" -eq 1 ]; then
-        [ -d "$(at "$state_dir")" ] && change "remove $state_dir and the state in it" rm -rf "$(at "$state_dir")"
-        if [ $user_made -eq 1 ] && [ -z "$root" ] && getent passwd "$user" >/dev/null; then
-            change "remove the system user $user" userdel "$user"
-        fi
-    fi
-    remove_dirs "${dirs[@]}"
-    summary
-}
-
-# Deepest first; a directory that still holds something (state, or files
-# not ours) stays and is named.
-remove_dirs() {
-    local entry dir
-    while read -r entry; do
-        [ -n "$entry" ] || continue
-        dir=${entry#? }
-        [ -d "$(at "$dir")" ] || continue
-        if [ -z "$(ls -A "$(at "$dir")")" ] || [ "$dry" -eq 1 ]; then
-            change "remove $dir" rmdir "$(at "$dir")"
-        elif [ "${entry%% *}" = s ]; then
-            say "kept $dir: it holds state (--purge removes it)"
-        else
-            say "kept $dir: not empty"
-        fi
-    done < <(printf '%s\n' "$@" | sort -k2 -r)
 }

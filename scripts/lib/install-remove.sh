@@ -1,0 +1,64 @@
+# shellcheck shell=bash disable=SC2154  # the variables are set by scripts/install
+# scripts/install --uninstall [--purge], sourced by it after install-steps.sh:
+# removes what the manifest lists, deepest directories last, and with
+# --purge the state directory and the user install created.
+
+uninstall_all() {
+    local kind path dirs=() files=() timers=()
+    if [ ! -f "$(at "$manifest")" ]; then
+        say "nothing to uninstall: no manifest at $(at "$manifest")"
+        [ "$purge" -eq 0 ] || purge_state
+        return 0
+    fi
+    while read -r kind path; do
+        case $kind in
+            f) files+=("$path") ;;
+            d | s) dirs+=("$kind $path") ;;
+            t) timers+=("$path") ;;
+        esac
+    done <"$(at "$manifest")"
+    if [ -z "$root" ] && [ "$systemd_runs" -eq 1 ]; then
+        for path in "${timers[@]}"; do change "disable $path" systemctl disable --now -q "$path"; done
+    fi
+    for path in "${files[@]}"; do
+        [ -e "$(at "$path")" ] && change "remove $path" rm -f "$(at "$path")"
+        case $path in "$units_dir"/*) units_changed=1 ;; esac
+    done
+    if [ -z "$root" ] && [ "$systemd_runs" -eq 1 ] && [ "$units_changed" -eq 1 ]; then
+        follow_up systemctl daemon-reload
+    fi
+    [ "$purge" -eq 0 ] || purge_state
+    remove_dirs "${dirs[@]}"
+    summary
+}
+
+purge_state() {
+    if [ -d "$(at "$state_dir")" ]; then
+        change "remove $state_dir and the state in it" rm -rf "$(at "$state_dir")"
+    fi
+    if [ -z "$root" ] && getent passwd "$user" >/dev/null && ours_user; then
+        change "remove the system user $user" userdel "$user"
+        if getent group "$user" >/dev/null && [ -z "$(getent group "$user" | cut -d: -f4)" ]; then
+            change "remove the group $user" groupdel "$user"
+        fi
+    fi
+    return 0
+}
+
+# Deepest first; a directory that still holds something (state, or files
+# not ours) stays and is named.
+remove_dirs() {
+    local entry dir
+    while read -r entry; do
+        [ -n "$entry" ] || continue
+        dir=${entry#? }
+        [ -d "$(at "$dir")" ] || continue
+        if [ -z "$(ls -A "$(at "$dir")")" ] || [ "$dry" -eq 1 ]; then
+            change "remove $dir" rmdir "$(at "$dir")"
+        elif [ "${entry%% *}" = s ]; then
+            say "kept $dir: it holds state (--purge removes it)"
+        else
+            say "kept $dir: not empty"
+        fi
+    done < <(printf '%s\n' "$@" | sort -k2 -r)
+}
