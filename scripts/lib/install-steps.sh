@@ -97,6 +97,9 @@ build_binaries() {
     if [ "$build" -eq 1 ] && [ "$dry" -eq 1 ]; then
         say "would run: cargo build --release --locked ${packages[*]}"
     elif [ "$build" -eq 1 ]; then
+        command -v cargo >/dev/null ||
+            die "cargo is not on this user's PATH (sudo resets it): build as yourself" \
+                "(cargo build --release) and run: sudo scripts/install --no-build"
         say "run: cargo build --release --locked (the first build takes minutes)"
         (cd "$repo" && cargo build --release --locked --quiet "${packages[@]}") ||
             die "the release build failed (see above); fix it or pass --bin-dir with built binaries"
