@@ -213,25 +213,49 @@ fn bash_completions_load_and_complete_flags() {
     }
 }
 
-/// Every binary a shipped unit or cron line names exists where install put
-/// it: the units name /usr/local/bin and install rewrites that to --prefix.
-fn assert_names_only_installed_binaries(root: &Path, text: &str, file: &Path) {
-    assert!(
-        !text.contains("/usr/local/bin/"),
-        "{} still names /usr/local/bin",
-        file.display()
-    );
-    for word in text.split(|c: char| c.is_whitespace() || c == '"' || c == '=') {
-        if let Some(tool) = word.strip_prefix("/usr/bin/").filter(|t| TOOLS.contains(t)) {
-            let path = root.join("usr/bin").join(tool);
+/// The executables install puts in PREFIX/bin: the tools and the helper
+/// scripts of contrib/bin and contrib/no-systemd.
+fn ours() -> Vec<String> {
+    let mut names: Vec<String> = TOOLS.iter().map(|&t| t.to_owned()).collect();
+    for dir in ["contrib/bin", "contrib/no-systemd"] {
+        for entry in fs::read_dir(repo().join(dir)).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if fs::metadata(&path).unwrap().permissions().mode() & 0o111 != 0 {
+                names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Every executable of ours a shipped unit or cron line names exists where
+/// install put it (contrib/ says /usr/local/bin; install rewrites that to
+/// --prefix, here /usr). Returns how many it named.
+fn assert_names_only_installed_binaries(root: &Path, text: &str, file: &Path) -> usize {
+    let ours = ours();
+    let mut named = 0;
+    for word in text.split(|c: char| c.is_whitespace() || "\"'=;:".contains(c)) {
+        let name = |prefix| {
+            word.strip_prefix(prefix)
+                .filter(|n| ours.iter().any(|o| o == n))
+        };
+        assert!(
+            name("/usr/local/bin/").is_none(),
+            "{} still names {word}",
+            file.display()
+        );
+        if let Some(name) = name("/usr/bin/") {
+            let path = root.join("usr/bin").join(name);
             assert!(
                 path.is_file(),
                 "{} names missing {}",
                 file.display(),
                 path.display()
             );
+            named += 1;
         }
     }
+    named
 }
 
 #[test]
@@ -239,6 +263,7 @@ fn units_name_the_installed_binaries_and_every_contrib_unit_is_installed() {
     let root = tempdir().unwrap();
     install(root.path(), &["--timers"]).expect_code(0);
     let units = root.path().join("etc/systemd/system");
+    let mut named = 0;
     for entry in fs::read_dir(repo().join("contrib/systemd")).unwrap() {
         let shipped = entry.unwrap().path();
         let name = shipped.file_name().unwrap();
@@ -251,11 +276,23 @@ fn units_name_the_installed_binaries_and_every_contrib_unit_is_installed() {
         }
         let copy = units.join(name);
         assert!(copy.exists(), "{} was not installed", shipped.display());
-        if copy.is_file() {
-            let text = fs::read_to_string(&copy).unwrap();
-            assert_names_only_installed_binaries(root.path(), &text, &copy);
+        let files = if copy.is_dir() {
+            fs::read_dir(&copy)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
+        } else {
+            vec![copy]
+        };
+        for file in files {
+            let text = fs::read_to_string(&file).unwrap();
+            named += assert_names_only_installed_binaries(root.path(), &text, &file);
         }
     }
+    assert!(
+        named > 0,
+        "no unit names a selfheal binary: the check above saw nothing"
+    );
     assert!(
         !root.path().join("etc/cron.d").exists(),
         "--timers also installed cron jobs"
@@ -318,5 +355,10 @@ fn bad_arguments_exit_3_and_say_what_was_wrong() {
         .run()
         .expect_code(3)
         .stderr_has("relative/dir");
+    Cmd::new(repo().join("scripts/install"))
+        .args(["--prefix", "/opt/self heal", "--dry-run"])
+        .run()
+        .expect_code(3)
+        .stderr_has("'/opt/self heal'");
     assert!(listing(root.path()).is_empty());
 }

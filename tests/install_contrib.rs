@@ -19,6 +19,11 @@ fn write(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
 }
 
+/// A helper script as contrib/bin ships them: the tools from $SELFHEAL_BIN.
+const HELPER: &str =
+    "#!/bin/sh\nbin=${SELFHEAL_BIN:-/usr/local/bin}\nexec \"$bin/restart-guard\" --version\n";
+const CRON: &str = "PATH=/usr/local/bin:/usr/bin:/bin\n* * * * * root gpu-probe\n";
+
 const SUDOERS: &str = "selfheal ALL=(root) NOPASSWD: /usr/bin/systemctl restart ollama.service\n";
 
 /// A copy of scripts/ and the crate manifests, with a contrib/ of our own.
@@ -54,9 +59,20 @@ fn tree_with_contrib(sudoers: &str) -> TempDir {
     write(&contrib.join("systemd/ai.slice"), "[Slice]\nMemoryMax=8G\n");
     write(&contrib.join("systemd/gateway.service.d/reap.conf"), exec);
     write(&contrib.join("systemd/README.md"), "not a unit\n");
+    write(&contrib.join("cron/selfheal.cron"), CRON);
+    write(&contrib.join("bin/selfheal-helper"), HELPER);
+    fs::set_permissions(
+        contrib.join("bin/selfheal-helper"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     write(
-        &contrib.join("cron/selfheal.cron"),
-        "* * * * * root /usr/local/bin/gpu-probe\n",
+        &contrib.join("bin/notes.txt"),
+        "not executable: not installed\n",
+    );
+    write(
+        &contrib.join("systemd/helper.service"),
+        "[Service]\nExecStart=/usr/local/bin/selfheal-helper\nExecStartPost=/usr/local/bin/ollama ps\n",
     );
     write(&contrib.join("sudoers/selfheal.sudoers"), sudoers);
     write(
@@ -114,6 +130,30 @@ fn every_kind_of_contrib_file_lands_where_its_consumer_reads_it() {
         !etc.join("systemd/system/README.md").exists(),
         "a README is not a unit"
     );
+    // Our helper moves with --prefix; Ollama's own binary stays where it is.
+    let helper = fs::read_to_string(etc.join("systemd/system/helper.service")).unwrap();
+    assert!(
+        helper.contains("ExecStart=/opt/sh/bin/selfheal-helper\n"),
+        "{helper}"
+    );
+    assert!(
+        helper.contains("ExecStartPost=/usr/local/bin/ollama ps"),
+        "{helper}"
+    );
+    let installed = root.path().join("opt/sh/bin/selfheal-helper");
+    assert_eq!(mode(&installed), 0o755);
+    assert!(!root.path().join("opt/sh/bin/notes.txt").exists());
+    let script = fs::read_to_string(&installed).unwrap();
+    assert!(
+        script.contains("bin=${SELFHEAL_BIN:-/opt/sh/bin}"),
+        "{script}"
+    );
+    // Staged, /opt/sh/bin is inside the root: point it there to run it.
+    Cmd::new(&installed)
+        .env("SELFHEAL_BIN", root.path().join("opt/sh/bin"))
+        .run()
+        .expect_code(0)
+        .stdout_has("restart-guard");
     // sudo skips /etc/sudoers.d files with a dot in their name.
     let rule = etc.join("sudoers.d/selfheal");
     assert_eq!(mode(&rule), 0o440);
@@ -181,4 +221,23 @@ fn an_install_that_fails_halfway_lists_what_it_put_so_uninstall_removes_it() {
         .collect();
     assert_eq!(left, ["etc"], "uninstall left more than the blocking file");
     assert!(!root.path().join("etc/systemd").exists());
+}
+
+#[test]
+fn cron_jobs_find_the_tools_under_the_prefix() {
+    let tree = tree_with_contrib(SUDOERS);
+    let root = tempdir().unwrap();
+    Cmd::new(tree.path().join("scripts/install"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["--prefix", "/opt/sh", "--cron", "--bin-dir"])
+        .arg(bin("selfheal-docgen").parent().unwrap())
+        .run()
+        .expect_code(0);
+    // cron skips /etc/cron.d files with a dot in their name.
+    let job = fs::read_to_string(root.path().join("etc/cron.d/selfheal")).unwrap();
+    assert!(
+        job.starts_with("PATH=/opt/sh/bin:/usr/local/bin:/usr/bin:/bin\n"),
+        "{job}"
+    );
 }

@@ -73,11 +73,35 @@ put_file() {
     change "install $dest" replace_file "$src" "$target" "$mode"
 }
 
-# A copy of a contrib file whose /usr/local/bin/ paths name this install's bin.
+# The helper scripts units and cron jobs run beside the tools: every
+# executable in contrib/bin and contrib/no-systemd.
+contrib_executables() {
+    local f
+    for f in "$repo"/contrib/bin/* "$repo"/contrib/no-systemd/*; do
+        [ -f "$f" ] && [ -x "$f" ] && printf '%s\n' "$f"
+    done
+    return 0
+}
+
+# contrib/ names our executables as /usr/local/bin/NAME, the scripts take
+# ${SELFHEAL_BIN:-/usr/local/bin} and cron a PATH=/usr/local/bin:...; all
+# three name this install's bin. Other /usr/local/bin programs (ollama) stay.
+write_rewrite_rules() {
+    local name f
+    : >"$work/rewrite.sed"
+    for name in "${tools[@]}" $(contrib_executables | sed 's|.*/||'); do
+        f=${name//./\\.}
+        printf 's#/usr/local/bin/%s([^A-Za-z0-9_.@-]|$)#%s/%s\\1#g\n' "$f" "$bin" "$name" >>"$work/rewrite.sed"
+    done
+    printf 's#SELFHEAL_BIN:-/usr/local/bin}#SELFHEAL_BIN:-%s}#g\n' "$bin" >>"$work/rewrite.sed"
+    [ "$bin" = /usr/local/bin ] || printf 's#^PATH=#PATH=%s:#\n' "$bin" >>"$work/rewrite.sed"
+}
+
+# A copy of a contrib file, rewritten to name this install's bin.
 rewritten() {
     local copy=$work/rewritten$1
     mkdir -p "$(dirname "$copy")"
-    sed "s|/usr/local/bin/|$bin/|g" "$1" >"$copy"
+    sed -E -f "$work/rewrite.sed" "$1" >"$copy"
     printf '%s' "$copy"
 }
 
@@ -114,6 +138,9 @@ build_binaries() {
 install_binaries() {
     local t
     for t in "${tools[@]}"; do put_file "$bin_dir/$t" "$bin/$t" 755; done
+    while read -r t; do
+        put_file "$(rewritten "$t")" "$bin/${t##*/}" 755
+    done < <(contrib_executables)
 }
 
 install_docs() {
@@ -152,8 +179,9 @@ install_cron() {
     for src in "$repo"/contrib/cron/*; do
         [ -f "$src" ] || continue
         name=${src##*/}
-        name=selfheal-${name%%.*}
-        put_file "$(rewritten "$src")" "/etc/cron.d/${name/#selfheal-selfheal-/selfheal-}" 644
+        name=${name%%.*}
+        case $name in selfheal | selfheal-*) ;; *) name=selfheal-$name ;; esac
+        put_file "$(rewritten "$src")" "/etc/cron.d/$name" 644
     done
 }
 
