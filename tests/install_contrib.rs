@@ -241,3 +241,32 @@ fn cron_jobs_find_the_tools_under_the_prefix() {
         "{job}"
     );
 }
+
+#[test]
+fn switching_from_timers_to_cron_leaves_no_unit_or_directory_behind() {
+    let tree = tree_with_contrib(SUDOERS);
+    let root = tempdir().unwrap();
+    let build = bin("selfheal-docgen").parent().unwrap().to_path_buf();
+    let install = |scheduler: &str| {
+        Cmd::new(tree.path().join("scripts/install"))
+            .arg("--root")
+            .arg(root.path())
+            .args(["--prefix", "/opt/sh", scheduler, "--bin-dir"])
+            .arg(&build)
+            .run()
+            .expect_code(0)
+    };
+    install("--timers");
+    assert!(
+        root.path()
+            .join("etc/systemd/system/gateway.service.d")
+            .is_dir()
+    );
+    install("--cron").stdout_has("remove /etc/systemd/system/probe.timer (no longer shipped)");
+    assert!(
+        !root.path().join("etc/systemd").exists(),
+        "units or their directories stayed"
+    );
+    assert!(root.path().join("etc/cron.d/selfheal").is_file());
+    install("--cron").stdout_has("nothing changed");
+}

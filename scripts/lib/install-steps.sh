@@ -313,6 +313,18 @@ remove_stale() {
             t) [ "$systemd_runs" -eq 0 ] || change "disable $path (no longer shipped)" systemctl disable --now -q "$path" ;;
         esac
     done
+    # Directories of ours nothing goes in any more: gone when empty, else
+    # still listed so --uninstall can take them later.
+    while read -r path; do
+        if [ -z "$path" ] || [ ! -d "$(at "$path")" ]; then continue; fi
+        if [ -z "$(ls -A "$(at "$path")")" ]; then
+            change "remove $path (no longer used)" rmdir "$(at "$path")"
+        else
+            record d "$path"
+        fi
+    done < <(for path in "${!old_kind[@]}"; do
+        [ "${old_kind[$path]}" = d ] && [ -z "${now["d $path"]:-}" ] && printf '%s\n' "$path"
+    done | sort -r)
     return 0
 }
 
