@@ -358,8 +358,9 @@ check_installed() {
     done
     # Not ours to change when it was there before us: say what is needed.
     if ! setpriv --reuid="$user" --regid="$user" --init-groups test -w "$textfile_dir"; then
-        say "note: $user cannot write $textfile_dir, so its metrics will not reach node_exporter:" \
-            "chgrp $user $textfile_dir && chmod g+w $textfile_dir"
+        say "note: the user $user cannot write $textfile_dir (it was there before), so jobs run" \
+            "as $user (User=$user) cannot write metrics there: chgrp $user $textfile_dir &&" \
+            "chmod g+w $textfile_dir"
     fi
     if [ "$sched" = timers ] && [ "$systemd_runs" -eq 1 ] && [ "$enable" -eq 1 ]; then
         while read -r t; do
