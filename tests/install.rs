@@ -362,3 +362,41 @@ fn bad_arguments_exit_3_and_say_what_was_wrong() {
         .stderr_has("'/opt/self heal'");
     assert!(listing(root.path()).is_empty());
 }
+
+#[test]
+fn uninstall_keeps_state_and_purge_removes_it_with_our_metrics_only() {
+    let root = tempdir().unwrap();
+    install(root.path(), &[]).expect_code(0);
+    let state = root.path().join("var/lib/selfheal");
+    let textfiles = root.path().join("var/lib/prometheus/node-exporter");
+    // What the installed loop leaves: state, its metrics, and another
+    // exporter's metrics beside them.
+    Cmd::new(root.path().join("usr/bin/restart-guard"))
+        .arg("status")
+        .arg("--state-dir")
+        .arg(&state)
+        .arg("--textfile")
+        .arg(textfiles.join("restart_guard.prom"))
+        .run()
+        .expect_code(0);
+    fs::write(textfiles.join("smartmon.prom"), "node_smartmon_up 1\n").unwrap();
+    fs::write(state.join("restart-guard.audit.jsonl"), "{}\n").unwrap();
+
+    install(root.path(), &["--uninstall"])
+        .expect_code(0)
+        .stdout_has("kept /var/lib/selfheal: it holds state (--purge removes it)");
+    assert!(state.join("restart-guard.audit.jsonl").is_file());
+    assert!(!root.path().join("usr/bin/restart-guard").exists());
+
+    install(root.path(), &["--uninstall", "--purge"])
+        .expect_code(0)
+        .stdout_has(
+            "remove /var/lib/prometheus/node-exporter/restart_guard.prom (selfheal metrics)",
+        );
+    assert!(!state.exists(), "--purge left the state");
+    assert!(!textfiles.join("restart_guard.prom").exists());
+    assert!(
+        textfiles.join("smartmon.prom").is_file(),
+        "--purge removed another exporter's file"
+    );
+}

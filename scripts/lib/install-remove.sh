@@ -33,9 +33,15 @@ uninstall_all() {
 }
 
 purge_state() {
+    local file
     if [ -d "$(at "$state_dir")" ]; then
         change "remove $state_dir and the state in it" rm -rf "$(at "$state_dir")"
     fi
+    # Metrics our tools wrote (every family is selfheal_*), not other exporters'.
+    for file in "$(at "$textfile_dir")"/*.prom; do
+        [ -f "$file" ] && grep -q '^# HELP selfheal_' "$file" &&
+            change "remove $textfile_dir/${file##*/} (selfheal metrics)" rm -f "$file"
+    done
     if [ -z "$root" ] && getent passwd "$user" >/dev/null && ours_user; then
         change "remove the system user $user" userdel "$user"
         if getent group "$user" >/dev/null && [ -z "$(getent group "$user" | cut -d: -f4)" ]; then

@@ -249,24 +249,28 @@ ours_user() {
 
 make_owned_dir() {
     mkdir -m "$2" "$(at "$1")"
-    [ -n "$root" ] || chown "$user:$user" "$(at "$1")"
+    [ -n "$root" ] || chown "$3" "$(at "$1")"
 }
 
 state_dir_at() {
-    local dir=$1 mode=$2
+    local dir=$1 mode=$2 owner=$3
     ensure_dir "$(dirname "$dir")"
     if [ ! -d "$(at "$dir")" ]; then
-        local owner=", owner $user"
-        [ -z "$root" ] || owner=''
-        change "mkdir $dir (mode $mode$owner)" make_owned_dir "$dir" "$mode"
+        local shown=", owner $owner"
+        [ -z "$root" ] || shown=''
+        change "mkdir $dir (mode $mode$shown)" make_owned_dir "$dir" "$mode" "$owner"
         made_dir[$dir]=1
     fi
     if [ -n "${made_dir[$dir]:-}" ] || was s "$dir"; then record s "$dir"; fi
 }
 
+# The state directory as systemd makes it for StateDirectory=selfheal of a
+# root unit (units running as selfheal get subdirectories of their own);
+# the textfile directory writable by root units without CAP_DAC_OVERRIDE
+# (CapabilityBoundingSet=) as owner and by User=selfheal units as group.
 make_state_dirs() {
-    state_dir_at "$state_dir" 750
-    state_dir_at "$textfile_dir" 755
+    state_dir_at "$state_dir" 755 root:root
+    state_dir_at "$textfile_dir" 775 "root:$user"
 }
 
 shipped_timers() {
