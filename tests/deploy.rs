@@ -94,6 +94,17 @@ fn the_playbook_installs_once_then_reports_nothing_changed() {
         0,
         "a second run changed something\n{second}"
     );
+    // A host whose copy is of another commit gets a fresh tree: nothing an
+    // older version shipped lingers for install's contrib/ globs to pick up.
+    let stale = src.join("contrib/systemd/dropped.service");
+    std::fs::write(&stale, "[Service]\n").unwrap();
+    std::fs::remove_file(dir.path().join("src.tar.gz")).unwrap();
+    play(&src, &root, &archive);
+    assert!(
+        !stale.exists(),
+        "a file of the old tree survived the upgrade"
+    );
+    assert!(src.join("scripts/install").is_file());
 }
 
 /// The compose file as data (PyYAML, which ansible-core brings along).
