@@ -326,22 +326,6 @@ fn cron_choice_installs_cron_jobs_cron_will_read() {
 }
 
 #[test]
-fn an_upgrade_removes_what_the_tree_no_longer_ships() {
-    let root = tempdir().unwrap();
-    install(root.path(), &[]).expect_code(0);
-    // As if an earlier version had installed a tool this tree no longer has.
-    let old = root.path().join("usr/bin/retired-tool");
-    fs::write(&old, "old").unwrap();
-    let manifest = root.path().join("usr/share/selfheal/manifest");
-    let text = fs::read_to_string(&manifest).unwrap();
-    fs::write(&manifest, format!("{text}f /usr/bin/retired-tool\n")).unwrap();
-    install(root.path(), &[])
-        .expect_code(0)
-        .stdout_has("remove /usr/bin/retired-tool (no longer shipped)");
-    assert!(!old.exists());
-}
-
-#[test]
 fn bad_arguments_exit_3_and_say_what_was_wrong() {
     let root = tempdir().unwrap();
     install(root.path(), &["--bogus"])

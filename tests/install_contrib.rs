@@ -3,7 +3,8 @@
 //! each kind (unit, timer, template, drop-in directory, sudoers rule, polkit
 //! rule, a README that is not a unit) and must put each where its consumer
 //! reads it, and refuse a sudoers rule visudo rejects before installing
-//! anything at all.
+//! anything at all. Upgrades and a timers-to-cron switch remove what the
+//! tree or the choice no longer ships.
 
 use selfheal_test_support::{Cmd, Run, TempDir, bin, require, tempdir};
 use std::fs;
@@ -269,4 +270,21 @@ fn switching_from_timers_to_cron_leaves_no_unit_or_directory_behind() {
     );
     assert!(root.path().join("etc/cron.d/selfheal").is_file());
     install("--cron").stdout_has("nothing changed");
+}
+
+#[test]
+fn an_upgrade_removes_what_the_tree_no_longer_ships() {
+    let tree = tree_with_contrib(SUDOERS);
+    let root = tempdir().unwrap();
+    install(tree.path(), root.path()).expect_code(0);
+    // As if an earlier version had installed a tool this tree no longer has.
+    let old = root.path().join("opt/sh/bin/retired-tool");
+    fs::write(&old, "old").unwrap();
+    let manifest = root.path().join("opt/sh/share/selfheal/manifest");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(&manifest, format!("{text}f /opt/sh/bin/retired-tool\n")).unwrap();
+    install(tree.path(), root.path())
+        .expect_code(0)
+        .stdout_has("remove /opt/sh/bin/retired-tool (no longer shipped)");
+    assert!(!old.exists());
 }
