@@ -78,7 +78,7 @@ pub fn pending(inv: &Invocation, history: &mut History) -> anyhow::Result<()> {
     inv.audit.scan(|r: Record, _| {
         if r.name == inv.name
             && r.pid == pending.pid
-            && r.is_attempt()
+            && (r.is_attempt() || r.decision == Decision::NotRun)
             && (r.unix - pending.started.unix).abs() < 1e-3
         {
             logged = Some(r);

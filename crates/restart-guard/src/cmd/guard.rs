@@ -91,9 +91,10 @@ fn restart(
     mut history: History,
     now: &Stamp,
 ) -> anyhow::Result<Report> {
+    let before = history.clone();
     begin(inv, &lock, &mut history, now)?;
     // The window as it stands with this attempt in it.
-    let after = policy::judge(&history, now, &inv.policy);
+    let mut after = policy::judge(&history, now, &inv.policy);
     let standing = Standing {
         history: &history,
         now,
@@ -109,6 +110,14 @@ fn restart(
     );
     drop(interrupts);
     history.pending = None;
+    if attempt.decision == Decision::NotRun {
+        // Nothing ran: the attempt leaves the window, its number stays used.
+        history = History {
+            seq: history.seq,
+            ..before
+        };
+        after = policy::judge(&history, now, &inv.policy);
+    }
     let record = attempt_record(inv, &attempt, now, &after);
     finish(inv, &lock, &mut history, now, &record)?;
     // Not an interrupted one: a notifier must not start while we are told to stop.
