@@ -160,6 +160,23 @@ fn replace(
     if synced { sync_dir(&dir) } else { Ok(()) }
 }
 
+/// Ok when this process may create files in `dir` (`faccessat` for write
+/// and search, with the effective ids), checked without creating any; a
+/// missing directory is `NotFound`.
+pub fn check_dir_writable(dir: &Path) -> io::Result<()> {
+    use rustix::fs::{Access, AtFlags, CWD, accessat};
+    accessat(
+        CWD,
+        dir,
+        Access::WRITE_OK | Access::EXEC_OK,
+        AtFlags::EACCESS,
+    )
+    .map_err(|errno| {
+        let err = io::Error::from_raw_os_error(errno.raw_os_error());
+        with_path(&err, "cannot create files in", dir)
+    })
+}
+
 /// Makes a rename in `dir` durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)

@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod http;
+pub mod mount;
 pub mod node_exporter;
 pub mod ollama_sim;
 pub mod postgres;
