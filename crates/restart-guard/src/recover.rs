@@ -11,7 +11,10 @@ use crate::intent::Intent;
 use crate::invocation::Invocation;
 use crate::policy;
 use selfheal_core::clock::Stamp;
+use selfheal_core::procstat;
 use selfheal_core::state::Loaded;
+use std::path::Path;
+use std::time::Duration;
 
 /// The history to decide from: the loaded state, caught up with the last
 /// intent record, or rebuilt from the audit log when it cannot be.
@@ -95,6 +98,24 @@ pub fn pending(inv: &Invocation, history: &mut History) -> anyhow::Result<()> {
         outcome: record.outcome.unwrap_or_default(),
     });
     Ok(())
+}
+
+/// How long ago a pending attempt began, if the guard that began it is
+/// gone (killed mid-attempt, or the machine rebooted since): nobody will
+/// record its outcome but the next run for the name. `None` while that
+/// guard still runs (a process with its pid that started before the
+/// attempt began is that guard; one that started later reuses the pid).
+#[must_use]
+pub fn orphaned(pending: &Pending, now: &Stamp, proc_root: &Path) -> Option<Duration> {
+    let age = now.elapsed_since(&pending.started);
+    if pending.started.boot_id != now.boot_id {
+        return Some(age);
+    }
+    let pid = i32::try_from(pending.pid).ok()?;
+    let alive = procstat::read(proc_root, pid).is_ok_and(|stat| {
+        !stat.is_gone() && stat.started_after_boot() <= pending.started.uptime + 1.0
+    });
+    (!alive).then_some(age)
 }
 
 /// Writes the line a dead run owed: failed, outcome unknown.

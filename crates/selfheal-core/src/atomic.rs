@@ -14,6 +14,12 @@ use std::path::{Path, PathBuf};
 /// Temp files are `.<target file name>.<6 random alphanumerics>.tmp`.
 const TEMP_RANDOM_LEN: usize = 6;
 const TEMP_SUFFIX: &str = ".tmp";
+/// Bytes a temp name adds to its target's file name.
+pub const TEMP_NAME_EXTRA: usize = 2 + TEMP_RANDOM_LEN + TEMP_SUFFIX.len();
+/// Linux's longest file name (`NAME_MAX`), in bytes.
+pub const NAME_MAX: usize = 255;
+/// Linux's longest path (`PATH_MAX`), in bytes with its closing NUL.
+pub const PATH_MAX: usize = 4096;
 
 /// Whether `candidate` is a temp file of [`write_atomic`] for the target
 /// file `target_name` — exactly, so the temp files of `a.json.json` are
