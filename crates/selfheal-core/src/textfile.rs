@@ -343,18 +343,12 @@ mod tests {
         assert!(check_target(&fits).is_ok());
         write(&fits, GOOD).unwrap();
         let long = dir.path().join(format!("{}.prom", "n".repeat(239)));
-        let problem = check_target(&long).unwrap_err();
-        let text = problem.explain("--textfile", &long);
-        assert!(
-            text.contains("its file name is 244 bytes")
-                && text.contains("at most 243 bytes under NAME_MAX (255)"),
-            "{text}"
-        );
+        let text = check_target(&long).unwrap_err().explain("-t", &long);
+        assert!(text.contains("file name is 244 bytes, too long"), "{text}");
+        assert!(text.contains("243 bytes under NAME_MAX (255)"), "{text}");
         assert!(text.contains("… ("), "the path is not cut short: {text}");
-        let deep = format!("{}/x.prom", "d/".repeat(2045));
-        let text = check_target(Path::new(&deep))
-            .unwrap_err()
-            .explain("--textfile", Path::new(&deep));
+        let deep = PathBuf::from(format!("{}/x.prom", "d/".repeat(2045)));
+        let text = check_target(&deep).unwrap_err().explain("-t", &deep);
         assert!(text.contains("under PATH_MAX"), "{text}");
     }
 

@@ -98,20 +98,7 @@ fn restart(
     begin(inv, &lock, &mut history, now)?;
     // The window as it stands with this attempt in it.
     let mut after = policy::judge(&history, now, &inv.policy);
-    let standing = Standing {
-        history: &history,
-        now,
-        judgement: &after,
-    };
-    // Told to stop while CMD runs, we stop its group and record that,
-    // rather than die and leave it running unrecorded.
-    let interrupts = Interrupts::watch().ok();
-    let attempt = exec::attempt(
-        inv.args,
-        &notify::env(inv, &standing, None),
-        interrupts.as_ref(),
-    );
-    drop(interrupts);
+    let attempt = attempt(inv, &history, now, &after);
     history.pending = None;
     if attempt.decision == Decision::NotRun {
         // Nothing ran: the attempt leaves the window, its number stays used.
@@ -142,6 +129,23 @@ fn restart(
         report.details.insert("not_recorded".into(), what.into());
     }
     Ok(report)
+}
+
+/// Runs CMD (and --verify) with the window, as it stands with this
+/// attempt in it, in their environment. Told to stop meanwhile, we stop
+/// their group and record that, rather than die and leave it unrecorded.
+fn attempt(inv: &Invocation, history: &History, now: &Stamp, after: &Judgement) -> exec::Attempt {
+    let standing = Standing {
+        history,
+        now,
+        judgement: after,
+    };
+    let interrupts = Interrupts::watch().ok();
+    exec::attempt(
+        inv.args,
+        &notify::env(inv, &standing, None),
+        interrupts.as_ref(),
+    )
 }
 
 /// Records the outcome of an attempt. When that fails (the disk filled
