@@ -112,9 +112,11 @@ pub fn orphaned(pending: &Pending, now: &Stamp, proc_root: &Path) -> Option<Dura
         return Some(age);
     }
     let pid = i32::try_from(pending.pid).ok()?;
-    let alive = procstat::read(proc_root, pid).is_ok_and(|stat| {
-        !stat.is_gone() && stat.started_after_boot() <= pending.started.uptime + 1.0
-    });
+    let alive = match procstat::read(proc_root, pid) {
+        Ok(stat) => !stat.is_gone() && stat.started_after_boot() <= pending.started.uptime + 1.0,
+        // Unreadable (procfs mounted hidepid=): it cannot be told, so not orphaned.
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    };
     (!alive).then_some(age)
 }
 
@@ -163,4 +165,49 @@ pub fn from_audit(inv: &Invocation, now: &Stamp) -> anyhow::Result<Option<(Histo
         selfheal_core::duration::human(inv.policy.per)
     );
     Ok(seen.then_some((history, warning)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(boot_id: &str, uptime: f64) -> Stamp {
+        Stamp {
+            unix: 2_000_000_000.0 + uptime,
+            boot_id: boot_id.into(),
+            uptime,
+        }
+    }
+
+    /// A proc tree holding pid 4242, started `started` seconds after boot
+    /// (in ticks of Linux's USER_HZ, 100).
+    fn proc_with_guard(started: f64) -> selfheal_test_support::TempDir {
+        let root = selfheal_test_support::tempdir().unwrap();
+        let ticks = (started * 100.0) as u64;
+        let stat = format!(
+            "4242 (restart-guard) S 1 4242 4242 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0\n"
+        );
+        std::fs::create_dir(root.path().join("4242")).unwrap();
+        std::fs::write(root.path().join("4242/stat"), stat).unwrap();
+        root
+    }
+
+    #[test]
+    fn an_attempt_is_orphaned_once_its_guard_is_gone_or_its_pid_reused() {
+        let pending = Pending {
+            started: stamp("b", 500.0),
+            pid: 4242,
+            reason: String::new(),
+        };
+        let now = stamp("b", 530.0);
+        let alive = proc_with_guard(499.5);
+        assert_eq!(orphaned(&pending, &now, alive.path()), None);
+        let reused = proc_with_guard(520.0);
+        let age = Some(Duration::from_secs(30));
+        assert_eq!(orphaned(&pending, &now, reused.path()), age);
+        let empty = selfheal_test_support::tempdir().unwrap();
+        assert_eq!(orphaned(&pending, &now, empty.path()), age);
+        let rebooted = stamp("c", 10.0);
+        assert!(orphaned(&pending, &rebooted, alive.path()).is_some());
+    }
 }
