@@ -25,7 +25,7 @@ use outcome::{Done, Failure, Found};
 use selfheal_core::interrupt::{self, Interrupts};
 use selfheal_core::report::Format;
 use selfheal_core::textfile;
-use selfheal_core::{Outcome, atomic, command, duration, metrics};
+use selfheal_core::{Outcome, atomic, duration, metrics, program};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -219,7 +219,7 @@ fn preflight(cli: &Cli) -> Result<(), Failure> {
     }
     target::check(cli.output.as_deref())?;
     if let Some(program) = cli.command.first() {
-        command::preflight::check("producer", program).map_err(Failure::Usage)?;
+        program::resolve("producer", program).map_err(Failure::Usage)?;
     }
     Ok(())
 }

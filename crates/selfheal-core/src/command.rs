@@ -7,8 +7,6 @@
 //! until EOF or the deadline, so a child that keeps the pipe open cannot
 //! hold us either.
 
-pub mod preflight;
-
 use crate::interrupt::Interrupts;
 use crate::process::{self, Process};
 use std::ffi::OsString;
