@@ -9,7 +9,7 @@
 mod exported;
 
 use selfheal_test_support::{Cmd, require, tempdir};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -177,22 +177,42 @@ fn node_exporter_serves_the_textfile_mtime_the_staleness_alert_reads() {
 }
 
 #[test]
-fn alertmanager_holds_back_agent_stalls_while_ollama_is_down_on_that_host() {
+fn alertmanager_pages_once_per_root_cause_on_each_host() {
     let alertmanager = exported::Alertmanager::start(&contrib(ALERTMANAGER));
     let alert = |name: &str, instance: &str, cause: &str| {
         format!(
-            r#"{{"labels":{{"alertname":"{name}","instance":"{instance}","cause":"{cause}","severity":"page","key":"BTC"}}}}"#
+            r#"{{"labels":{{"alertname":"{name}","instance":"{instance}","cause":"{cause}","severity":"page"}}}}"#
         )
     };
     let alerts = [
+        // box1: Ollama down, so its agent stalls; box2: an agent alone.
         alert("OllamaDown", "box1", "ollama"),
         alert("AgentStalled", "box1", "agent"),
         alert("AgentStalled", "box2", "agent"),
+        // box3: a lost GPU under a frozen Ollama.
+        alert("GpuLost", "box3", "gpu"),
+        alert("OllamaFrozen", "box3", "ollama"),
+        // box4: a restart loop that also used up the budget.
+        alert("RestartLoop", "box4", "restart-loop"),
+        alert("RestartBudgetExhausted", "box4", "restart-budget"),
     ];
     alertmanager.post_alerts(&format!("[{}]", alerts.join(",")));
-    let states =
-        alertmanager.states_when(|s| s.len() == 3 && s.values().any(|v| v == "suppressed"));
-    assert_eq!(states["OllamaDown/box1"], "active", "{states:?}");
-    assert_eq!(states["AgentStalled/box1"], "suppressed", "{states:?}");
-    assert_eq!(states["AgentStalled/box2"], "active", "{states:?}");
+    let suppressed =
+        |s: &BTreeMap<String, String>| s.values().filter(|v| *v == "suppressed").count();
+    let states = alertmanager.states_when(|s| s.len() == alerts.len() && suppressed(s) == 3);
+    for (alert, state) in [
+        ("OllamaDown/box1", "active"),
+        ("AgentStalled/box1", "suppressed"),
+        ("AgentStalled/box2", "active"),
+        ("GpuLost/box3", "active"),
+        ("OllamaFrozen/box3", "suppressed"),
+        ("RestartLoop/box4", "active"),
+        ("RestartBudgetExhausted/box4", "suppressed"),
+    ] {
+        assert_eq!(
+            states.get(alert).map(String::as_str),
+            Some(state),
+            "{alert}: {states:?}"
+        );
+    }
 }

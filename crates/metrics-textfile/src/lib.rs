@@ -254,6 +254,11 @@ fn deliver(cli: &Cli, text: &str, interrupts: Option<&Interrupts>) -> Result<Don
     if checked.series() == 0 && !cli.allow_empty {
         return Err(empty());
     }
+    // Told to stop while checking: stop before writing (or reporting valid).
+    let stopped = || interrupts.and_then(Interrupts::received).map(stopped_early);
+    if let Some(why) = stopped() {
+        return Err(Failure::NotWritten(why));
+    }
     let mut done = Done {
         series: checked.series(),
         families: checked.family_count(),
@@ -261,11 +266,6 @@ fn deliver(cli: &Cli, text: &str, interrupts: Option<&Interrupts>) -> Result<Don
         bytes: None,
     };
     if let Some(path) = &cli.output {
-        let stopped = || {
-            interrupts
-                .and_then(Interrupts::received)
-                .map(stopped_before_rename)
-        };
         atomic::write_atomic_unless(path, text.as_bytes(), cli.mode, stopped)
             .map_err(|e| Failure::NotWritten(e.to_string()))?;
         done.bytes = Some(text.len());
@@ -273,9 +273,9 @@ fn deliver(cli: &Cli, text: &str, interrupts: Option<&Interrupts>) -> Result<Don
     Ok(done)
 }
 
-fn stopped_before_rename(signal: i32) -> String {
+fn stopped_early(signal: i32) -> String {
     let name = interrupt::signal_name(signal);
-    format!("interrupted: we received {name} before the new file was in place")
+    format!("interrupted: we received {name} before anything was written")
 }
 
 fn empty() -> Failure {

@@ -153,7 +153,7 @@ fn a_stop_signal_during_the_write_removes_the_temp_file() {
     let stdout = stdout_of(&mut strace);
     assert_eq!(status.code(), Some(2), "{stdout}");
     assert!(
-        stdout.contains("interrupted: we received SIGTERM before the new file was in place"),
+        stdout.contains("interrupted: we received SIGTERM before anything was written"),
         "{stdout}"
     );
     assert_eq!(fs::read_to_string(&path).unwrap(), OLD);
