@@ -1,24 +1,14 @@
 //! The command line as users drive it: stdin, a producer command, --check,
 //! --label, --from json, modes and usage errors.
 
-use selfheal_test_support::{Cmd, require, tempdir};
+use selfheal_test_support::{Cmd, names_in, require, tempdir};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_metrics-textfile");
 
 const GOOD: &str =
     "# HELP jobs_running Jobs.\n# TYPE jobs_running gauge\njobs_running{pool=\"a\"} 3\n";
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// The real `promtool check metrics` finds neither errors nor lint.
 fn promtool_is_clean(text: &str) {

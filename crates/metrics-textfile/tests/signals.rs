@@ -8,7 +8,7 @@
 //! strace's fault injection (a delay before the call), not by luck.
 
 use selfheal_core::process::{Process, Signal};
-use selfheal_test_support::{ChildGuard, Cmd, TempDir, require, tempdir};
+use selfheal_test_support::{ChildGuard, Cmd, TempDir, names_in, require, tempdir};
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -74,15 +74,6 @@ fn target() -> (TempDir, PathBuf) {
     let path = dir.path().join("jobs.prom");
     fs::write(&path, OLD).expect("write old file");
     (dir, path)
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -3,18 +3,9 @@
 //! to stop before its rename leaves the old file and no temp file.
 
 use selfheal_core::atomic::{self, is_temp_of};
+use selfheal_test_support::names_in;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn a_killed_writers_temp_file_is_removed_and_others_are_kept() {
@@ -29,7 +20,7 @@ fn a_killed_writers_temp_file_is_removed_and_others_are_kept() {
     }
     assert_eq!(atomic::remove_stale_temps(&target).unwrap(), 1);
     assert_eq!(
-        names(dir.path()),
+        names_in(dir.path()),
         [
             ".jobs.prom.Ab12x.tmp",
             ".other.prom.Ab12xZ.tmp",
@@ -47,7 +38,7 @@ fn a_live_writers_temp_file_is_never_removed() {
         file.write_all(b"new\n")?;
         // Another run cleaning up while this one writes: it must see the lock.
         assert_eq!(atomic::remove_stale_temps(&target).unwrap(), 0);
-        let live = names(dir.path());
+        let live = names_in(dir.path());
         assert!(
             live.len() == 1 && is_temp_of(&live[0], "jobs.prom"),
             "{live:?}"
@@ -56,7 +47,7 @@ fn a_live_writers_temp_file_is_never_removed() {
     })
     .unwrap();
     assert_eq!(fs::read(&target).unwrap(), b"new\n");
-    assert_eq!(names(dir.path()), ["jobs.prom"]);
+    assert_eq!(names_in(dir.path()), ["jobs.prom"]);
 }
 
 #[test]
@@ -71,7 +62,7 @@ fn a_write_stopped_before_its_rename_keeps_the_old_file_and_no_temp() {
     assert_eq!(err.kind(), io::ErrorKind::Interrupted);
     assert!(err.to_string().contains("SIGTERM"), "{err}");
     assert_eq!(fs::read(&target).unwrap(), b"old\n");
-    assert_eq!(names(dir.path()), ["jobs.prom"]);
+    assert_eq!(names_in(dir.path()), ["jobs.prom"]);
     atomic::write_atomic_unless(&target, b"new\n", 0o644, || None).unwrap();
     assert_eq!(fs::read(&target).unwrap(), b"new\n");
 }
