@@ -3,6 +3,7 @@
 //! failed write (exit 2) that a timer would retry forever.
 
 use crate::outcome::Failure;
+use selfheal_core::atomic;
 use selfheal_core::textfile::{self, TargetProblem};
 use std::path::Path;
 
@@ -24,6 +25,18 @@ pub(crate) fn check(output: Option<&Path>) -> Result<(), Failure> {
             "directory {} does not exist (or is not a directory): create it, or fix --output",
             dir.display()
         ))),
+    }
+}
+
+/// Removes the temp files a killed run left beside `path` (a live
+/// writer's are locked and kept); a note for stderr if there were any.
+pub(crate) fn clean(path: &Path) -> String {
+    match atomic::remove_stale_temps(path) {
+        Ok(0) | Err(_) => String::new(),
+        Ok(n) => format!(
+            "note: removed {n} temp file(s) of {} left by a run that was killed before its rename\n",
+            path.display()
+        ),
     }
 }
 
