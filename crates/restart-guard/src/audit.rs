@@ -35,6 +35,10 @@ pub enum Decision {
     /// restart-guard was told to stop (SIGTERM, SIGINT, SIGHUP) while CMD
     /// or --verify ran: their process group was stopped first.
     Interrupted,
+    /// CMD could not be started although the checks before the attempt
+    /// found it runnable (it was removed or changed since): nothing ran,
+    /// and the attempt is not counted against the budget.
+    NotRun,
 }
 
 impl Decision {
@@ -51,10 +55,11 @@ impl Decision {
             Decision::Escalated => "escalated",
             Decision::Reset => "reset",
             Decision::Interrupted => "interrupted",
+            Decision::NotRun => "not-run",
         }
     }
 
-    pub const ALL: [Decision; 10] = [
+    pub const ALL: [Decision; 11] = [
         Decision::Restarted,
         Decision::HeldCooldown,
         Decision::HeldBudget,
@@ -65,6 +70,7 @@ impl Decision {
         Decision::Escalated,
         Decision::Reset,
         Decision::Interrupted,
+        Decision::NotRun,
     ];
 }
 

@@ -4,20 +4,23 @@
 //!
 //! JSON `details.names.<name>`: `restarts_in_window`, `max`, `remaining`,
 //! `window_seconds`, `exhausted`, `next_allowed` (+`_unix`), `in_progress`,
+//! `orphaned` (an attempt whose guard died before recording its outcome),
 //! `last_outcome` (`{decision, at, outcome}` or null).
 //!
 //! Status: CRITICAL when a budget is exhausted, WARNING when the last
-//! attempt failed or is still running, else OK; UNKNOWN when state is unreadable.
+//! attempt failed, is still running or was orphaned, else OK; UNKNOWN
+//! when state is unreadable.
 
 use crate::audit::Decision;
 use crate::cli::StatusArgs;
 use crate::history::History;
 use crate::metrics::{self, View};
 use crate::policy::{self, Policy, Verdict};
-use crate::render;
 use crate::render::TOOL;
+use crate::{recover, render};
 use selfheal_core::clock::Stamp;
 use selfheal_core::duration::human;
+use selfheal_core::procstat::PROC_ROOT;
 use selfheal_core::state::StateStore;
 use selfheal_core::{Check, Outcome, Report, Status};
 use std::fmt::Write as _;
@@ -54,7 +57,7 @@ fn status(args: &StatusArgs) -> anyhow::Result<Report> {
         .collect();
     let mut details = serde_json::Map::new();
     for view in &views {
-        report.check(check(view));
+        report.check(check(view, &now));
         details.insert(view.name.to_owned(), detail(view, &now));
     }
     report.details.insert("names".into(), details.into());
@@ -79,10 +82,10 @@ fn unknown_name(store: &StateStore, name: &str) -> String {
     )
 }
 
-fn check(view: &View) -> Check {
+fn check(view: &View, now: &Stamp) -> Check {
     let d = &view.judgement;
     let left = view.policy.max.saturating_sub(d.in_window);
-    let (status, note) = status_of(view.history, d.verdict);
+    let (status, note) = status_of(view.history, d.verdict, now);
     let mut text = format!(
         "{}/{} restarts in {} used, {left} left, next allowed {}{note}",
         d.in_window,
@@ -109,25 +112,40 @@ fn detail(view: &View, now: &Stamp) -> serde_json::Value {
         "exhausted": d.verdict == Verdict::Budget,
         "next_allowed": selfheal_core::clock::rfc3339(next),
         "next_allowed_unix": next,
-        "in_progress": view.history.pending.is_some(),
+        "in_progress": view.history.pending.is_some() && orphaned(view.history, now).is_none(),
+        "orphaned": orphaned(view.history, now).is_some(),
         "last_outcome": view.history.last_outcome,
     })
 }
 
-/// CRITICAL when exhausted; WARNING while a restart runs or after a failed one.
-fn status_of(state: &History, verdict: Verdict) -> (Status, &'static str) {
+/// How long ago the pending attempt began, if its guard died.
+fn orphaned(state: &History, now: &Stamp) -> Option<std::time::Duration> {
+    let pending = state.pending.as_ref()?;
+    recover::orphaned(pending, now, std::path::Path::new(PROC_ROOT))
+}
+
+/// CRITICAL when exhausted; WARNING while a restart runs, after a failed
+/// one, or when its guard died mid-attempt (orphaned).
+fn status_of(state: &History, verdict: Verdict, now: &Stamp) -> (Status, String) {
     let failed = state
         .last_outcome
         .as_ref()
         .is_some_and(|o| matches!(o.decision, Decision::Failed | Decision::VerifyFailed));
     if verdict == Verdict::Budget {
-        (Status::Critical, ", exhausted")
+        (Status::Critical, ", exhausted".into())
+    } else if let Some(age) = orphaned(state, now) {
+        let pid = state.pending.as_ref().map_or(0, |p| p.pid);
+        let note = format!(
+            ", an attempt begun {} ago is orphaned (restart-guard pid {pid} ended before recording its outcome; the next run for the name records it)",
+            human(age)
+        );
+        (Status::Warning, note)
     } else if state.pending.is_some() {
-        (Status::Warning, ", a restart is in progress")
+        (Status::Warning, ", a restart is in progress".into())
     } else if failed {
-        (Status::Warning, "")
+        (Status::Warning, String::new())
     } else {
-        (Status::Ok, "")
+        (Status::Ok, String::new())
     }
 }
 

@@ -68,3 +68,30 @@ pub fn state(dir: &Path, name: &str) -> Value {
 pub fn state_path(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join("restart-guard").join(format!("{name}.json"))
 }
+
+/// Whether the tests run as root (who may switch user, mount, mknod).
+pub fn is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// Every entry under `dir`, recursively, as sorted relative paths (empty
+/// when it does not exist): what a run left behind.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(at) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&at) else {
+            continue;
+        };
+        for entry in entries.map(Result::unwrap) {
+            let path = entry.path();
+            found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if entry.file_type().unwrap().is_dir() {
+                todo.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
