@@ -28,7 +28,7 @@ impl<'a> Invocation<'a> {
         selfheal_core::state::validate_name(name).map_err(anyhow::Error::msg)?;
         let policy = args.policy.policy().map_err(anyhow::Error::msg)?;
         crate::preflight::check(args)?;
-        let store = if args.dry_run && !args.files.state_dir().exists() {
+        let store = if args.dry_run && !args.files.state_dir()?.exists() {
             None
         } else {
             Some(args.files.state_store()?)
@@ -38,7 +38,7 @@ impl<'a> Invocation<'a> {
             name,
             policy,
             store,
-            audit: args.files.audit_log(),
+            audit: args.files.audit_log()?,
         })
     }
 

@@ -242,7 +242,7 @@ fn audit_reader_skips_a_torn_line() {
         .run()
         .expect_code(1);
     let run = guard(dir.path())
-        .arg("audit")
+        .args(["audit", "--format", "json"])
         .run()
         .expect_code(0)
         .stderr_has("skipped 1");

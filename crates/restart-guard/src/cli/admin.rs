@@ -31,8 +31,23 @@ pub struct AuditArgs {
     /// Only the last N matching lines (memory stays small on any log)
     #[arg(long, value_name = "N")]
     pub last: Option<usize>,
+    /// table (for people) or json (the log's own lines, one object each)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "table",
+        env = "RESTART_GUARD_AUDIT_FORMAT"
+    )]
+    pub format: AuditFormat,
     #[command(flatten)]
     pub files: FileArgs,
+}
+
+/// How `audit` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ mod admin;
 mod files;
 mod guard;
 
-pub use admin::{AuditArgs, LoopsArgs, Rate, ResetArgs, Since, StatusArgs};
+pub use admin::{AuditArgs, AuditFormat, LoopsArgs, Rate, ResetArgs, Since, StatusArgs};
 pub use files::FileArgs;
 pub use guard::{Argv, EscalationArgs, GuardArgs, MAX_REASON_CHARS, PolicyArgs};
 
@@ -67,10 +67,11 @@ a restart is in progress, 2 a budget is exhausted, 3 state unreadable or bad arg
 Example:\n  restart-guard status \\\n      --textfile /var/lib/prometheus/node-exporter/restart_guard.prom"
     )]
     Status(StatusArgs),
-    /// Query the audit log; prints the matching JSON lines
+    /// Query the audit log: a table, or the matching JSON lines
     #[command(
         after_help = "Exit codes: 0 printed (maybe nothing matched), 3 log unreadable or \
-bad arguments.\n\nExample:\n  restart-guard audit --name ollama --since 1d --decision held-budget \\\n      | jq .reason"
+bad arguments.\n\nExample:\n  restart-guard audit --name ollama --since 1d\n  \
+restart-guard audit --decision held-budget --format json | jq .reason"
     )]
     Audit(AuditArgs),
     /// Clear a name's budget and backoff after a human fixed the cause (audited)

@@ -120,7 +120,7 @@ pub fn run(args: &LoopsArgs) -> Outcome {
 
 fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
     let n_restarts = read_counter(args)?;
-    let store = StateStore::open(&TOOL.state_dir(&args.state).join("loops"))?;
+    let store = StateStore::open(&TOOL.state_dir(&args.state)?.join("loops"))?;
     let lock = store.lock(&args.unit, LockWait::Upto(Duration::from_secs(10)))?;
     let mut set_aside = render::report();
     let mut state: LoopState = lock.load()?.or_default_warning(&mut set_aside);

@@ -53,7 +53,7 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     let begun = intent::read(&intent::path(&store, &args.name))?;
     state.seq = state.seq.max(begun.map_or(0, |i| i.seq));
     let record = record(args, &Stamp::now(), &old, &state);
-    args.files.audit_log().append(&record)?;
+    args.files.audit_log()?.append(&record)?;
     state.count(Decision::Reset);
     lock.save(&state)
         .context("audit line written but state not reset")?;

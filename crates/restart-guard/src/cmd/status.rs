@@ -58,13 +58,16 @@ fn status(args: &StatusArgs) -> anyhow::Result<Report> {
         details.insert(view.name.to_owned(), detail(view, &now));
     }
     report.details.insert("names".into(), details.into());
-    report.summary = summary(&report, views.len());
+    report.summary = summary(&report, views.len(), &store);
     if let (Some(name), [(_, state)]) = (&args.name, states.as_slice())
         && *state == History::default()
     {
         report.summary = unknown_name(&store, name);
     }
     report.metrics = metrics::families(&views, &now);
+    if let Some(note) = TOOL.unseen_system_state(&args.files.state) {
+        report.warn(note);
+    }
     Ok(report)
 }
 
@@ -131,9 +134,9 @@ fn status_of(state: &History, verdict: Verdict) -> (Status, &'static str) {
     }
 }
 
-fn summary(report: &Report, names: usize) -> String {
+fn summary(report: &Report, names: usize, store: &StateStore) -> String {
     match report.checks.as_slice() {
-        [] => "no restarts recorded yet".into(),
+        [] => format!("no restarts recorded yet in {}", store.dir().display()),
         [one] => format!("{}: {}", one.name, one.summary),
         checks => {
             let bad: Vec<String> = checks
