@@ -35,6 +35,9 @@ pub enum Decision {
     /// restart-guard was told to stop (SIGTERM, SIGINT, SIGHUP) while CMD
     /// or --verify ran: their process group was stopped first.
     Interrupted,
+    /// An escalation was resolved by a verified restart or a `reset`
+    /// (--on-recovered called, if given).
+    Recovered,
 }
 
 impl Decision {
@@ -51,10 +54,24 @@ impl Decision {
             Decision::Escalated => "escalated",
             Decision::Reset => "reset",
             Decision::Interrupted => "interrupted",
+            Decision::Recovered => "recovered",
         }
     }
 
-    pub const ALL: [Decision; 10] = [
+    /// Whether CMD was (or may have been) started for this decision.
+    #[must_use]
+    pub fn is_attempt(self) -> bool {
+        matches!(
+            self,
+            Decision::Restarted
+                | Decision::Failed
+                | Decision::Verified
+                | Decision::VerifyFailed
+                | Decision::Interrupted
+        )
+    }
+
+    pub const ALL: [Decision; 11] = [
         Decision::Restarted,
         Decision::HeldCooldown,
         Decision::HeldBudget,
@@ -65,6 +82,7 @@ impl Decision {
         Decision::Escalated,
         Decision::Reset,
         Decision::Interrupted,
+        Decision::Recovered,
     ];
 }
 
@@ -157,14 +175,7 @@ impl Record {
     /// Whether CMD was (or may have been) started for this decision.
     #[must_use]
     pub fn is_attempt(&self) -> bool {
-        matches!(
-            self.decision,
-            Decision::Restarted
-                | Decision::Failed
-                | Decision::Verified
-                | Decision::VerifyFailed
-                | Decision::Interrupted
-        )
+        self.decision.is_attempt()
     }
 }
 

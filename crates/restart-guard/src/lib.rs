@@ -17,6 +17,7 @@
 pub mod audit;
 pub mod cli;
 pub mod cmd;
+pub mod escalation;
 pub mod exec;
 pub mod history;
 pub mod intent;
@@ -27,6 +28,7 @@ pub mod policy;
 pub mod preflight;
 pub mod recover;
 pub mod render;
+pub mod severity;
 
 pub use cli::Cli;
 pub use render::TOOL;

@@ -36,7 +36,9 @@ pub fn report() -> Report {
 #[must_use]
 pub fn status_of(decision: Decision) -> Status {
     match decision {
-        Decision::Restarted | Decision::Verified | Decision::Reset => Status::Ok,
+        Decision::Restarted | Decision::Verified | Decision::Reset | Decision::Recovered => {
+            Status::Ok
+        }
         Decision::HeldCooldown | Decision::HeldLock => Status::Warning,
         Decision::HeldBudget
         | Decision::Failed
@@ -92,7 +94,7 @@ fn summary(r: &Record, escalation: Option<&str>) -> String {
         }
         Decision::HeldBudget => format!("restart budget of {name} exhausted ({window}, {next})"),
         Decision::HeldLock => format!("held back: another restart of {name} is in progress"),
-        Decision::Escalated | Decision::Reset => {
+        Decision::Escalated | Decision::Reset | Decision::Recovered => {
             format!("{} {name} ({window})", r.decision.as_str())
         }
     };
@@ -172,6 +174,7 @@ mod tests {
                 ("escalated", 2),
                 ("reset", 0),
                 ("interrupted", 2),
+                ("recovered", 0),
             ]
         );
     }

@@ -1,6 +1,7 @@
 //! The flags of the subcommands that report and administer.
 
 use super::files::FileArgs;
+use super::guard::Argv;
 use crate::audit::Decision;
 use clap::Args;
 use selfheal_core::cli::{OutputArgs, StateArgs};
@@ -60,6 +61,13 @@ pub struct ResetArgs {
     /// Wait up to this long for a restart in progress
     #[arg(long, default_value = "30s", value_parser = duration::parse)]
     pub wait: Duration,
+    /// When the reset ends an escalation, run this notifier once (as the
+    /// default form's --on-recovered, SELFHEAL_RESOLVED_BY=reset)
+    #[arg(long, value_name = "'CMD ARGS'", value_parser = super::guard::parse_argv, env = "RESTART_GUARD_ON_RECOVERED")]
+    pub on_recovered: Option<Argv>,
+    /// Time limit for --on-recovered
+    #[arg(long, default_value = "30s", value_parser = duration::parse, env = "RESTART_GUARD_NOTIFY_TIMEOUT")]
+    pub notify_timeout: Duration,
     #[command(flatten)]
     pub files: FileArgs,
     #[command(flatten)]

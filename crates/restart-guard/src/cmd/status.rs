@@ -4,19 +4,20 @@
 //!
 //! JSON `details.names.<name>`: `restarts_in_window`, `max`, `remaining`,
 //! `window_seconds`, `exhausted`, `next_allowed` (+`_unix`), `in_progress`,
-//! `last_outcome` (`{decision, at, outcome}` or null).
+//! `last_outcome` (`{decision, at, outcome}` or null), `escalation`
+//! (`{open, opened_at, last_at, next_not_before}` (+`_unix`), null when
+//! never escalated).
 //!
-//! Status: CRITICAL when a budget is exhausted, WARNING when the last
-//! attempt failed or is still running, else OK; UNKNOWN when state is unreadable.
+//! Status per name: see `severity`; UNKNOWN when state is unreadable.
 
-use crate::audit::Decision;
 use crate::cli::StatusArgs;
 use crate::history::History;
 use crate::metrics::{self, View};
 use crate::policy::{self, Policy, Verdict};
 use crate::render;
 use crate::render::TOOL;
-use selfheal_core::clock::Stamp;
+use crate::severity;
+use selfheal_core::clock::{Stamp, rfc3339};
 use selfheal_core::duration::human;
 use selfheal_core::state::StateStore;
 use selfheal_core::{Check, Outcome, Report, Status};
@@ -54,7 +55,7 @@ fn status(args: &StatusArgs) -> anyhow::Result<Report> {
         .collect();
     let mut details = serde_json::Map::new();
     for view in &views {
-        report.check(check(view));
+        report.check(check(view, &now));
         details.insert(view.name.to_owned(), detail(view, &now));
     }
     report.details.insert("names".into(), details.into());
@@ -82,10 +83,10 @@ fn unknown_name(store: &StateStore, name: &str) -> String {
     )
 }
 
-fn check(view: &View) -> Check {
+fn check(view: &View, now: &Stamp) -> Check {
     let d = &view.judgement;
     let left = view.policy.max.saturating_sub(d.in_window);
-    let (status, note) = status_of(view.history, d.verdict);
+    let (status, note) = severity::of(view.history, d, &view.policy, now);
     let mut text = format!(
         "{}/{} restarts in {} used, {left} left, next allowed {}{note}",
         d.in_window,
@@ -96,6 +97,15 @@ fn check(view: &View) -> Check {
     if let Some(o) = &view.history.last_outcome {
         let (what, at) = (o.decision.as_str(), o.at.rfc3339());
         let _ = write!(text, "; last {what} at {at}: {}", o.outcome);
+    }
+    if let Some(at) = &view.history.last_escalation {
+        let _ = write!(text, "; last escalated at {}", at.rfc3339());
+        match severity::next_escalation(view.history) {
+            Some(next) => {
+                let _ = write!(text, ", again from {} if still exhausted", rfc3339(next));
+            }
+            None => text.push_str(", resolved"),
+        }
     }
     Check::new(view.name, status, text)
 }
@@ -110,28 +120,28 @@ fn detail(view: &View, now: &Stamp) -> serde_json::Value {
         "remaining": view.policy.max.saturating_sub(d.in_window),
         "window_seconds": view.policy.per.as_secs_f64(),
         "exhausted": d.verdict == Verdict::Budget,
-        "next_allowed": selfheal_core::clock::rfc3339(next),
+        "next_allowed": rfc3339(next),
         "next_allowed_unix": next,
         "in_progress": view.history.pending.is_some(),
         "last_outcome": view.history.last_outcome,
+        "escalation": escalation(view.history),
     })
 }
 
-/// CRITICAL when exhausted; WARNING while a restart runs or after a failed one.
-fn status_of(state: &History, verdict: Verdict) -> (Status, &'static str) {
-    let failed = state
-        .last_outcome
-        .as_ref()
-        .is_some_and(|o| matches!(o.decision, Decision::Failed | Decision::VerifyFailed));
-    if verdict == Verdict::Budget {
-        (Status::Critical, ", exhausted")
-    } else if state.pending.is_some() {
-        (Status::Warning, ", a restart is in progress")
-    } else if failed {
-        (Status::Warning, "")
-    } else {
-        (Status::Ok, "")
-    }
+/// Whether and when the name last escalated, and when it may again.
+fn escalation(history: &History) -> serde_json::Value {
+    let Some(last) = &history.last_escalation else {
+        return serde_json::Value::Null;
+    };
+    let next = severity::next_escalation(history);
+    serde_json::json!({
+        "open": history.open_escalation.is_some(),
+        "opened_at": history.open_escalation.as_ref().map(Stamp::rfc3339),
+        "last_at": last.rfc3339(),
+        "last_at_unix": last.unix,
+        "next_not_before": next.map(rfc3339),
+        "next_not_before_unix": next,
+    })
 }
 
 fn summary(report: &Report, names: usize, store: &StateStore) -> String {
