@@ -38,6 +38,9 @@ use selfheal_core::Outcome;
 /// Runs one invocation; only `main` turns the outcome into an exit.
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
+    if let Err(problem) = cli.check() {
+        return TOOL.usage_error(problem);
+    }
     match &cli.command {
         None => cmd::guard::run(&cli.guard),
         Some(cli::Command::Status(args)) => cmd::status::run(args),

@@ -8,7 +8,7 @@ use crate::metrics::{self, View};
 use selfheal_core::clock::Stamp;
 use selfheal_core::duration::human;
 use selfheal_core::harness::Tool;
-use selfheal_core::{Report, Status};
+use selfheal_core::{Check, Report, Status};
 use std::time::Duration;
 
 /// restart-guard's name, label and version, stated once.
@@ -57,8 +57,13 @@ pub fn decision_report(
     escalation: Option<String>,
 ) -> Report {
     let mut report = report();
-    report.status = status_of(record.decision);
     report.summary = summary(record, escalation.as_deref());
+    // The one check of a decision: the name, as `status` lists names.
+    report.check(Check::new(
+        &record.name,
+        status_of(record.decision),
+        report.summary.clone(),
+    ));
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(record) {
         report.details = map;
     }

@@ -32,7 +32,8 @@ fn usage_errors_exit_3_never_2() {
         .run()
         .expect_code(3)
         .stdout_has("invalid name");
-    // Policy values clap accepts but restart-guard refuses, and why.
+    // Policy values clap accepts but that make no sense together: usage
+    // errors, the reason on stderr.
     let refused: [(&[&str], &str); 5] = [
         (
             &["--cooldown", "5m", "--backoff-max", "1m"],
@@ -43,6 +44,38 @@ fn usage_errors_exit_3_never_2() {
             "--backoff-max needs a --cooldown above 0s",
         ),
         (&["--per", "0s"], "--per must be longer than 0s"),
+        (
+            &["--cooldown", "2h", "--per", "1h", "--max", "3"],
+            "--max 3 can never be reached: attempt 3 comes at least 4h after the first \
+             (2 gap(s) of --cooldown 2h), outside the 1h window (--per)",
+        ),
+        (
+            &[
+                "--cooldown",
+                "10s",
+                "--backoff-max",
+                "40s",
+                "--per",
+                "10m",
+                "--max",
+                "20",
+            ],
+            "--max 20 can never be reached: attempt 20 comes at least 11m after the first \
+             (gaps from --cooldown 10s doubling up to --backoff-max 40s)",
+        ),
+    ];
+    for (policy, message) in refused {
+        let run = guard(dir.path())
+            .args(["--name", "x"])
+            .args(policy)
+            .args(["--", "true"])
+            .run()
+            .expect_code(3)
+            .stderr_has(message);
+        assert_eq!(run.stdout, "");
+    }
+    // Checked before anything runs, with the values given.
+    let refused: [(&[&str], &str); 2] = [
         (&["--timeout", "0s"], "--timeout must be longer than 0s"),
         (
             &["--verify", "true", "--verify-timeout", "0s"],
@@ -58,6 +91,11 @@ fn usage_errors_exit_3_never_2() {
             .expect_code(3)
             .stdout_has(message);
     }
+    guard(dir.path())
+        .args(["loops", "--unit", "u.service", "--max", "50/1h", "--warn", "50"])
+        .run()
+        .expect_code(3)
+        .stderr_has("--warn 50 can never show: WARNING needs more than 50 restarts, but more than 50 is already CRITICAL (--max 50/1h); give --warn below 50");
     assert!(!dir.path().join("restart-guard.audit.jsonl").exists());
 }
 
@@ -110,6 +148,11 @@ fn json_output_carries_the_decision_object() {
     assert_eq!(json["details"]["decision"], "restarted");
     assert_eq!(json["details"]["max"], 3);
     assert_eq!(json["details"], audit(dir.path())[0]);
+    // The decision is its one check, so tools that read `checks` see it.
+    assert_eq!(json["checks"][0]["name"], "svc");
+    assert_eq!(json["checks"][0]["status"], "ok");
+    assert_eq!(json["checks"][0]["summary"], json["summary"]);
+    assert_eq!(json["checks"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -325,6 +368,9 @@ fn a_far_future_next_allowed_time_is_reported_not_a_crash() {
                 "svc",
                 "--cooldown",
                 "1000000w",
+                // A window the 3 attempts can fit in, or it is refused.
+                "--per",
+                "3000000w",
                 "--format",
                 "json",
             ])

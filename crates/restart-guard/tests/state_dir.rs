@@ -5,38 +5,9 @@
 
 mod common;
 
-use common::BIN;
-use selfheal_test_support::{Cmd, Run, tempdir};
+use common::{as_user, writable_dir};
+use selfheal_test_support::tempdir;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the effective user.
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-/// restart-guard as an unprivileged user with only `env` set: as root,
-/// through setpriv as nobody; as anyone else, as that user.
-fn as_user(env: &[(&str, &Path)], args: &[&str]) -> Run {
-    let mut cmd = if is_root() {
-        Cmd::new("setpriv").args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
-    } else {
-        Cmd::new("setsid").arg("-w")
-    };
-    cmd = cmd.args(["env", "-u", "HOME", "-u", "XDG_STATE_HOME"]);
-    for (key, value) in env {
-        cmd = cmd.arg(format!("{key}={}", value.display()));
-    }
-    cmd.arg(BIN).args(args).run()
-}
-
-/// A temp dir the unprivileged user can write.
-fn writable_dir() -> selfheal_test_support::TempDir {
-    let dir = tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
 
 /// Root's state directory, stood in for by a temp dir with state for `svc`
 /// in its restart-guard folder of the given mode.

@@ -116,6 +116,24 @@ pub struct LoopsArgs {
     pub output: OutputArgs,
 }
 
+impl LoopsArgs {
+    /// `--warn` must lie below `--max`: WARNING is "more than --warn",
+    /// CRITICAL "more than --max", so a higher --warn is never seen.
+    pub fn check(&self) -> Result<(), String> {
+        match self.warn {
+            Some(warn) if warn >= self.max.count => Err(format!(
+                "--warn {warn} can never show: WARNING needs more than {warn} restarts, but \
+                 more than {} is already CRITICAL (--max {}/{}); give --warn below {}",
+                self.max.count,
+                self.max.count,
+                duration::human(self.max.per),
+                self.max.count
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// `50/1h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
