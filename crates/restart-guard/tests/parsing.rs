@@ -1,6 +1,8 @@
 //! Parsing as users of git and cargo expect it: the bare command names its
 //! subcommands, a typo gets a did-you-mean, and options a subcommand takes
-//! work before it too. Every one of these is a usage error (3), never 2.
+//! work before it too; flags that make no sense together (a budget that
+//! can never run out) are refused with the reason. Every one of these is a
+//! usage error (3), never 2.
 
 mod common;
 
@@ -73,4 +75,57 @@ fn options_work_before_the_subcommand() {
         .args(["--max", "2", "status"])
         .run()
         .expect_code(3);
+}
+
+#[test]
+fn flags_that_make_no_sense_together_are_usage_errors_that_say_why() {
+    let dir = tempdir().unwrap();
+    // Policy values clap accepts but that make no sense together: usage
+    // errors, the reason on stderr.
+    let refused: [(&[&str], &str); 5] = [
+        (
+            &["--cooldown", "5m", "--backoff-max", "1m"],
+            "--backoff-max (1m) must be at least --cooldown (5m)",
+        ),
+        (
+            &["--cooldown", "0s", "--backoff-max", "1m"],
+            "--backoff-max needs a --cooldown above 0s",
+        ),
+        (&["--per", "0s"], "--per must be longer than 0s"),
+        (
+            &["--cooldown", "2h", "--per", "1h", "--max", "3"],
+            "--max 3 can never be reached: attempt 3 comes at least 4h after the first \
+             (2 gap(s) of --cooldown 2h), outside the 1h window (--per)",
+        ),
+        (
+            &[
+                "--cooldown",
+                "10s",
+                "--backoff-max",
+                "40s",
+                "--per",
+                "10m",
+                "--max",
+                "20",
+            ],
+            "--max 20 can never be reached: attempt 20 comes at least 11m after the first \
+             (gaps from --cooldown 10s doubling up to --backoff-max 40s)",
+        ),
+    ];
+    for (policy, message) in refused {
+        let run = guard(dir.path())
+            .args(["--name", "x"])
+            .args(policy)
+            .args(["--", "true"])
+            .run()
+            .expect_code(3)
+            .stderr_has(message);
+        assert_eq!(run.stdout, "");
+    }
+    guard(dir.path())
+        .args(["loops", "--unit", "u.service", "--max", "50/1h", "--warn", "50"])
+        .run()
+        .expect_code(3)
+        .stderr_has("--warn 50 can never show: WARNING needs more than 50 restarts, but more than 50 is already CRITICAL (--max 50/1h); give --warn below 50");
+    assert!(!dir.path().join("restart-guard.audit.jsonl").exists());
 }
