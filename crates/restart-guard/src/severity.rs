@@ -25,11 +25,8 @@ pub fn of(
     now: &Stamp,
 ) -> (Status, String) {
     let last = history.last_outcome.as_ref().map(|o| o.decision);
-    if let Some(at) = open_escalation(history, now, policy.per) {
-        return (
-            Status::Critical,
-            format!(", escalated at {} and not resolved", at.rfc3339()),
-        );
+    if open_escalation(history, now, policy.per).is_some() {
+        return (Status::Critical, ", an escalation is not resolved".into());
     }
     if judgement.verdict == Verdict::Budget {
         let until = until(now, judgement.wait);

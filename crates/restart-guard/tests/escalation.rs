@@ -72,7 +72,7 @@ fn status_shows_the_escalation_and_a_verified_restart_resolves_it_once() {
     status_at(d, 120.0, &["svc"])
         .run()
         .expect_code(2)
-        .stdout_has("escalated at 2033-05-18T03:34:20Z and not resolved")
+        .stdout_has("0 left, next allowed in 58m, an escalation is not resolved;")
         .stdout_has("last escalated at 2033-05-18T03:34:20Z, again from 2033-05-18T04:34:20Z");
     let json = status_at(d, 120.0, &["--format", "json"]).run().stdout;
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
