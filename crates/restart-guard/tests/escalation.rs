@@ -170,3 +170,27 @@ fn metrics_count_attempts_and_the_escalation_and_pass_promtool() {
         .run()
         .expect_code(0);
 }
+
+#[test]
+fn an_on_recovered_program_that_does_not_exist_is_refused_before_anything_runs() {
+    let dir = tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        &[
+            "--name",
+            "svc",
+            "--on-recovered",
+            "no-such-pager --resolve",
+            "--",
+            "true",
+        ][..],
+        &["reset", "svc", "--on-recovered", "no-such-pager --resolve"],
+    ] {
+        guard(d)
+            .args(args)
+            .run()
+            .expect_code(3)
+            .stderr_has("--on-recovered program 'no-such-pager' not found in $PATH");
+    }
+    assert!(decisions(d).is_empty(), "nothing may run or be recorded");
+}

@@ -77,13 +77,28 @@ pub struct Cli {
 impl Cli {
     /// Flags clap accepts one by one but that make no sense together: a
     /// policy whose budget can never be used up, a `loops --warn` that can
-    /// never show. Usage errors, checked before anything runs.
+    /// never show; and an --on-recovered program that does not exist (it
+    /// would fail only once an escalation ends). Usage errors, checked
+    /// before anything runs.
     pub fn check(&self) -> Result<(), String> {
         match &self.command {
-            None => self.guard.policy.policy().map(|_| ()),
+            None => {
+                self.guard.policy.policy()?;
+                runnable(self.guard.escalation.on_recovered.as_ref())
+            }
+            Some(Command::Reset(args)) => runnable(args.on_recovered.as_ref()),
             Some(Command::Loops(args)) => args.check(),
             Some(_) => Ok(()),
         }
+    }
+}
+
+fn runnable(on_recovered: Option<&Argv>) -> Result<(), String> {
+    match on_recovered.and_then(|argv| argv.0.first()) {
+        Some(program) => {
+            crate::exec::resolve("--on-recovered program", program.as_ref()).map(|_| ())
+        }
+        None => Ok(()),
     }
 }
 
