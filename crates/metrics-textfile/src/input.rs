@@ -5,15 +5,22 @@ use crate::Cli;
 use crate::outcome::{Failure, Found};
 use prom_exposition::{Problem, Rule, Severity};
 use selfheal_core::command::{self, Spec};
+use selfheal_core::interrupt::Interrupts;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::os::fd::AsFd;
 
-pub(crate) fn acquire(cli: &Cli) -> Result<Vec<u8>, Failure> {
+/// The input, and from then on the stop signals noted rather than fatal
+/// (`None` if they cannot be watched). Watching starts before a producer
+/// runs, so one that stops us stops its group; but only after stdin is
+/// read, so a TERM still ends a run waiting on a silent pipe at once.
+pub(crate) fn acquire(cli: &Cli) -> Result<(Vec<u8>, Option<Interrupts>), Failure> {
     if cli.command.is_empty() {
-        read_stdin()
+        let bytes = read_stdin()?;
+        Ok((bytes, Interrupts::watch().ok()))
     } else {
-        produce(cli)
+        let interrupts = Interrupts::watch().ok();
+        Ok((produce(cli, interrupts.as_ref())?, interrupts))
     }
 }
 
@@ -59,12 +66,22 @@ fn read_all(reader: &mut impl Read, size_hint: usize) -> Result<Vec<u8>, Failure
     }
 }
 
-fn produce(cli: &Cli) -> Result<Vec<u8>, Failure> {
+fn produce(cli: &Cli, interrupts: Option<&Interrupts>) -> Result<Vec<u8>, Failure> {
     let mut spec = Spec::new(cli.command.clone(), cli.timeout);
     spec.capture_stdout = true;
     let program = cli.command[0].to_string_lossy().into_owned();
-    let finished =
-        command::run(&spec).map_err(|e| Failure::NotWritten(format!("producer failed: {e}")))?;
+    let finished = match interrupts {
+        Some(interrupts) => command::run_until_stopped(&spec, interrupts),
+        None => command::run(&spec),
+    };
+    // It passed the preflight, so a failed exec is a surprise: cannot tell.
+    let finished = finished.map_err(|e| Failure::Usage(format!("producer failed: {e}")))?;
+    if finished.interrupted.is_some() {
+        return Err(Failure::NotWritten(format!(
+            "producer {program} {}; the old file is unchanged",
+            finished.describe()
+        )));
+    }
     let code = finished.status.and_then(|s| s.code());
     if code.is_some_and(|c| cli.accept_exit.contains(&c)) {
         return Ok(finished.stdout);

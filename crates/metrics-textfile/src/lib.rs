@@ -22,9 +22,10 @@ mod target;
 
 use clap::{ArgGroup, Parser, ValueEnum};
 use outcome::{Done, Failure, Found};
+use selfheal_core::interrupt::{self, Interrupts};
 use selfheal_core::report::Format;
 use selfheal_core::textfile;
-use selfheal_core::{Outcome, atomic, duration, metrics};
+use selfheal_core::{Outcome, atomic, duration, metrics, program};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,9 +58,12 @@ sample, more than 64 label names in one family, more than 10000 families, a labe
 bytes, a line over 65536 bytes (the --max-* flags raise each). Memory stays within twice the input however many problems it \
 has: the first 100 are printed, the rest counted.\n\n\
 With -- CMD, the command runs without a shell and its output is written only if it exits with an \
-accepted code: a producer that crashes half-way cannot leave a valid-looking prefix behind.",
+accepted code: a producer that crashes half-way cannot leave a valid-looking prefix behind. A \
+producer that cannot be run (not found, not executable for this user, a missing #! interpreter) is \
+a usage error found before anything else. Told to stop (TERM, INT, HUP), it stops the producer's \
+process group, removes its temp file and leaves the old file.",
     after_help = "Exit codes: 0 written (or valid, with --check), 2 invalid or not written (the old file is \
-unchanged), 3 bad arguments.\n\n\
+unchanged; also when told to stop), 3 bad arguments or a producer that cannot be run.\n\n\
 Examples:\n  \
 metrics-textfile --output /var/lib/prometheus/node-exporter/ollama.prom \\\n      \
 < metrics.prom\n  \
@@ -188,16 +192,44 @@ fn parse_mode(text: &str) -> Result<u32, String> {
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    let result = target::check(cli.output.as_deref())
-        .and_then(|()| input::acquire(cli))
-        .and_then(input::decode)
-        .and_then(|text| convert(cli, text))
-        .and_then(|text| deliver(cli, &text));
+    let mut notes = String::new();
+    let result = preflight(cli).and_then(|()| {
+        if let Some(path) = &cli.output {
+            notes.push_str(&target::clean(path));
+        }
+        let (bytes, interrupts) = input::acquire(cli)?;
+        let text = convert(cli, input::decode(bytes)?)?;
+        deliver(cli, &text, interrupts.as_ref())
+    });
     let mut outcome = outcome::render(cli, result);
+    outcome.stderr.push_str(&notes);
     if let Some(note) = cli.output.as_deref().and_then(target::note) {
         outcome.stderr.push_str(&note);
     }
     outcome
+}
+
+/// What can be found wrong before any input is read or a producer runs:
+/// each a usage error (exit 3), never a failed write a timer would retry.
+fn preflight(cli: &Cli) -> Result<(), Failure> {
+    if let Some(key) = repeated_label(&cli.labels) {
+        return Err(Failure::Usage(format!(
+            "--label {key} is given twice: a sample can hold one value per label; keep one"
+        )));
+    }
+    target::check(cli.output.as_deref())?;
+    if let Some(program) = cli.command.first() {
+        program::resolve("producer", program).map_err(Failure::Usage)?;
+    }
+    Ok(())
+}
+
+fn repeated_label(labels: &[(String, String)]) -> Option<&str> {
+    labels
+        .iter()
+        .enumerate()
+        .find(|(i, (key, _))| labels[..*i].iter().any(|(k, _)| k == key))
+        .map(|(_, (key, _))| key.as_str())
 }
 
 /// JSON to text, and constant labels: the text to check and write.
@@ -213,13 +245,19 @@ fn convert(cli: &Cli, text: String) -> Result<String, Failure> {
 }
 
 /// Checks once within the flags' limits, then writes (unless --check).
-fn deliver(cli: &Cli, text: &str) -> Result<Done, Failure> {
+/// A stop signal noted by `interrupts` before the rename stops the write.
+fn deliver(cli: &Cli, text: &str, interrupts: Option<&Interrupts>) -> Result<Done, Failure> {
     let checked = prom_exposition::check_with(text, &cli.limits.limits());
     if !checked.is_valid() {
         return Err(Failure::Invalid(Found::of(&checked)));
     }
     if checked.series() == 0 && !cli.allow_empty {
         return Err(empty());
+    }
+    // Told to stop while checking: stop before writing (or reporting valid).
+    let stopped = || interrupts.and_then(Interrupts::received).map(stopped_early);
+    if let Some(why) = stopped() {
+        return Err(Failure::NotWritten(why));
     }
     let mut done = Done {
         series: checked.series(),
@@ -228,11 +266,16 @@ fn deliver(cli: &Cli, text: &str) -> Result<Done, Failure> {
         bytes: None,
     };
     if let Some(path) = &cli.output {
-        atomic::write_atomic(path, text.as_bytes(), cli.mode)
+        atomic::write_atomic_unless(path, text.as_bytes(), cli.mode, stopped)
             .map_err(|e| Failure::NotWritten(e.to_string()))?;
         done.bytes = Some(text.len());
     }
     Ok(done)
+}
+
+fn stopped_early(signal: i32) -> String {
+    let name = interrupt::signal_name(signal);
+    format!("interrupted: we received {name} before anything was written")
 }
 
 fn empty() -> Failure {
@@ -258,6 +301,11 @@ mod tests {
         assert!(parse_mode("0999").is_err());
         assert!(parse_mode("4755").unwrap_err().contains("setuid"));
         assert!(parse_label("host=").unwrap_err().contains("empty value"));
+        let labels = |keys: &[&str]| -> Vec<(String, String)> {
+            keys.iter().map(|k| ((*k).into(), "v".into())).collect()
+        };
+        assert_eq!(repeated_label(&labels(&["a", "b", "a"])), Some("a"));
+        assert_eq!(repeated_label(&labels(&["a", "b"])), None);
         assert_eq!(parse_exit_code("255"), Ok(255));
         for bad in ["256", "-1", "x", ""] {
             assert!(

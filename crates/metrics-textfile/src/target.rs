@@ -3,6 +3,7 @@
 //! failed write (exit 2) that a timer would retry forever.
 
 use crate::outcome::Failure;
+use selfheal_core::atomic;
 use selfheal_core::textfile::{self, TargetProblem};
 use std::path::Path;
 
@@ -14,14 +15,28 @@ pub(crate) fn check(output: Option<&Path>) -> Result<(), Failure> {
         // An unwritable directory is left to the write itself, which reports
         // its exact error and keeps the old file.
         Ok(()) | Err(TargetProblem::NotWritable { .. }) => Ok(()),
-        Err(problem @ (TargetProblem::IsDirectory | TargetProblem::NotRegular { .. })) => {
-            Err(Failure::Usage(problem.explain("--output", path)))
-        }
+        Err(
+            problem @ (TargetProblem::IsDirectory
+            | TargetProblem::NotRegular { .. }
+            | TargetProblem::TooLong { .. }),
+        ) => Err(Failure::Usage(problem.explain("--output", path))),
         // Not a usage error: the directory may be created later (a mount).
         Err(TargetProblem::NoDirectory { dir, .. }) => Err(Failure::NotWritten(format!(
             "directory {} does not exist (or is not a directory): create it, or fix --output",
             dir.display()
         ))),
+    }
+}
+
+/// Removes the temp files a killed run left beside `path` (a live
+/// writer's are locked and kept); a note for stderr if there were any.
+pub(crate) fn clean(path: &Path) -> String {
+    match atomic::remove_stale_temps(path) {
+        Ok(0) | Err(_) => String::new(),
+        Ok(n) => format!(
+            "note: removed {n} temp file(s) of {} left by a run that was killed before its rename\n",
+            path.display()
+        ),
     }
 }
 
@@ -50,6 +65,11 @@ mod tests {
         assert!(why.contains("missing"), "{why}");
         assert!(check(Some(&dir.path().join("x.prom"))).is_ok());
         assert!(check(Some(Path::new("x.prom"))).is_ok());
+        let long = dir.path().join(format!("{}.prom", "n".repeat(300)));
+        let Err(Failure::Usage(why)) = check(Some(&long)) else {
+            panic!("a name with no room for the temp name must be a usage error");
+        };
+        assert!(why.contains("NAME_MAX"), "{why}");
     }
 
     #[test]

@@ -1,24 +1,14 @@
 //! The command line as users drive it: stdin, a producer command, --check,
 //! --label, --from json, modes and usage errors.
 
-use selfheal_test_support::{Cmd, require, tempdir};
+use selfheal_test_support::{Cmd, names_in, require, tempdir};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 const BIN: &str = env!("CARGO_BIN_EXE_metrics-textfile");
 
 const GOOD: &str =
     "# HELP jobs_running Jobs.\n# TYPE jobs_running gauge\njobs_running{pool=\"a\"} 3\n";
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// The real `promtool check metrics` finds neither errors nor lint.
 fn promtool_is_clean(text: &str) {
@@ -106,10 +96,11 @@ fn input_that_is_not_utf8_is_refused_at_its_line() {
 
 #[test]
 fn usage_errors_exit_3_and_name_the_problem() {
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
         &[],
         &["--check", "--output", "x.prom"],
         &["--check", "--label", "no_equals"],
+        &["--check", "--label", "a=b", "--label", "a=c"],
         &["--check", "--label", "__reserved=x"],
         &["--check", "--timeout", "30"],
         &["--output", "x.prom", "--mode", "999"],
@@ -135,16 +126,60 @@ fn a_producer_with_an_accepted_exit_code_is_written() {
 }
 
 #[test]
-fn a_missing_producer_is_not_written_and_exits_2() {
+fn a_producer_that_cannot_run_is_a_usage_error_naming_it() {
     let dir = tempdir().expect("tempdir");
-    Cmd::new(BIN)
-        .arg("--output")
-        .arg(dir.path().join("x.prom"))
-        .args(["--", "/nonexistent/producer"])
+    let script = |name: &str, text: &str, mode: u32| {
+        let path = dir.path().join(name);
+        fs::write(&path, text).expect("write script");
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+        path.to_string_lossy().into_owned()
+    };
+    let plain = script("plain", "#!/bin/sh\necho x 1\n", 0o644);
+    let orphan = script("orphan", "#!/nonexistent/python9\nprint('x 1')\n", 0o755);
+    let out = tempdir().expect("tempdir");
+    for (program, says) in [
+        (
+            "/nonexistent/producer",
+            "producer '/nonexistent/producer' cannot be run",
+        ),
+        ("no-such-producer-x1", "not found in $PATH"),
+        (plain.as_str(), "is not executable by uid"),
+        (orphan.as_str(), "'#!' line names /nonexistent/python9"),
+    ] {
+        Cmd::new(BIN)
+            .arg("--output")
+            .arg(out.path().join("x.prom"))
+            .args(["--", program])
+            .run()
+            .expect_code(3)
+            .stderr_has(says);
+    }
+    assert!(names_in(out.path()).is_empty());
+}
+
+#[test]
+fn a_root_only_producer_run_as_nobody_is_a_usage_error() {
+    let is_root = fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    });
+    assert!(
+        is_root,
+        "this test makes a root-only script: run it as root"
+    );
+    require("setpriv", "util-linux");
+    let dir = tempdir().expect("tempdir");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let producer = dir.path().join("root-only");
+    fs::write(&producer, "#!/bin/sh\necho x 1\n").expect("write");
+    fs::set_permissions(&producer, fs::Permissions::from_mode(0o700)).expect("chmod");
+    Cmd::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(["--check", "--"])
+        .arg(&producer)
         .run()
-        .expect_code(2)
-        .stdout_has("/nonexistent/producer");
-    assert!(names_in(dir.path()).is_empty());
+        .expect_code(3)
+        .stderr_has("is not executable by uid 65534");
 }
 
 #[test]

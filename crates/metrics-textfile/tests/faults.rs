@@ -8,7 +8,7 @@
 //! SELFHEAL_TESTS_WITHOUT_MOUNT=1 asks for the weaker fallbacks: a skip
 //! must be a choice someone made, never silent.
 
-use selfheal_test_support::{Cmd, Run, TempDir, require, tempdir};
+use selfheal_test_support::{Cmd, Run, TempDir, names_in, require, tempdir};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -60,15 +60,8 @@ impl Target {
     #[track_caller]
     fn assert_untouched(&self, run: &Run) {
         assert_eq!(fs::read(&self.path).expect("read"), OLD.as_bytes(), "{run}");
-        assert_eq!(entries(self.dir.path()), vec!["jobs.prom"], "{run}");
+        assert_eq!(names_in(self.dir.path()), vec!["jobs.prom"], "{run}");
     }
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect()
 }
 
 #[test]
@@ -212,7 +205,7 @@ fn a_full_filesystem_leaves_the_old_file() {
             .expect_code(2)
             .stdout_has("No space left on device");
         assert_eq!(fs::read(&path).expect("read"), OLD.as_bytes(), "{run}");
-        assert_eq!(entries(mount.path()), vec!["jobs.prom"], "{run}");
+        assert_eq!(names_in(mount.path()), vec!["jobs.prom"], "{run}");
         return;
     }
     // Simulated with a file-size limit (ulimit -f, SIGXFSZ ignored: EFBIG).

@@ -35,6 +35,10 @@ pub enum Decision {
     /// restart-guard was told to stop (SIGTERM, SIGINT, SIGHUP) while CMD
     /// or --verify ran: their process group was stopped first.
     Interrupted,
+    /// CMD could not be started although the checks before the attempt
+    /// found it runnable (it was removed or changed since): nothing ran,
+    /// and the attempt is not counted against the budget.
+    NotRun,
     /// An escalation was resolved by a verified restart or a `reset`
     /// (--on-recovered called, if given).
     Recovered,
@@ -54,6 +58,7 @@ impl Decision {
             Decision::Escalated => "escalated",
             Decision::Reset => "reset",
             Decision::Interrupted => "interrupted",
+            Decision::NotRun => "not-run",
             Decision::Recovered => "recovered",
         }
     }
@@ -71,7 +76,7 @@ impl Decision {
         )
     }
 
-    pub const ALL: [Decision; 11] = [
+    pub const ALL: [Decision; 12] = [
         Decision::Restarted,
         Decision::HeldCooldown,
         Decision::HeldBudget,
@@ -82,6 +87,7 @@ impl Decision {
         Decision::Escalated,
         Decision::Reset,
         Decision::Interrupted,
+        Decision::NotRun,
         Decision::Recovered,
     ];
 }

@@ -7,14 +7,8 @@ use crate::audit::Decision;
 use crate::cli::GuardArgs;
 use selfheal_core::command::{self, Spec};
 use selfheal_core::interrupt::Interrupts;
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::ffi::OsString;
 use std::time::{Duration, Instant};
-
-/// Where `execvp` looks when `$PATH` is unset (glibc's default).
-const DEFAULT_PATH: &str = "/bin:/usr/bin";
 
 /// How one outside command ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +20,9 @@ pub struct Ran {
     pub duration: Duration,
     /// We were told to stop while it ran, and stopped its group.
     pub interrupted: bool,
+    /// `execve` failed: nothing ran (the program vanished or changed
+    /// after the checks made before the attempt).
+    pub not_started: bool,
 }
 
 /// CMD, then (if it succeeded and --verify is given) the settle wait and
@@ -54,6 +51,13 @@ pub fn attempt(
         outcome,
         duration: started.elapsed(),
     };
+    if cmd.not_started {
+        let outcome = format!(
+            "{} (it passed the checks before the attempt: was it removed or changed since?)",
+            cmd.outcome
+        );
+        return done(Decision::NotRun, outcome);
+    }
     if cmd.interrupted {
         return done(Decision::Interrupted, cmd.outcome.clone());
     }
@@ -92,39 +96,6 @@ fn settle(wait: Duration, interrupts: Option<&Interrupts>) -> Option<String> {
     }
 }
 
-/// Finds `program` the way `execvp` will (a name with a `/` as given, else
-/// the first executable in `$PATH`), so a typo in a unit is a usage error
-/// (exit 3) before any attempt is counted, not a failed restart (exit 2)
-/// that burns the budget and pages someone. `what` names the flag.
-pub fn resolve(what: &str, program: &OsStr) -> Result<PathBuf, String> {
-    let shown = program.to_string_lossy();
-    if program.as_bytes().contains(&b'/') {
-        return executable(Path::new(program)).map_err(|why| format!("{what} '{shown}' {why}"));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| executable(candidate).is_ok())
-        .ok_or_else(|| {
-            format!(
-                "{what} '{shown}' not found in $PATH ({}): check the spelling or give its full path",
-                path.to_string_lossy()
-            )
-        })
-}
-
-/// Ok when `path` is a file someone may execute; else why not.
-fn executable(path: &Path) -> Result<PathBuf, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot be run: {e}"))?;
-    if meta.is_dir() {
-        return Err("is a directory, not a program".into());
-    }
-    if meta.permissions().mode() & 0o111 == 0 {
-        return Err("is not executable (no x permission bit)".into());
-    }
-    Ok(path.to_path_buf())
-}
-
 /// Runs one command to completion or its deadline (or, when `interrupts`
 /// is given, until we are told to stop).
 #[must_use]
@@ -149,6 +120,7 @@ pub fn run(
             outcome: done.describe(),
             duration: done.elapsed,
             interrupted: done.interrupted.is_some(),
+            not_started: false,
         },
         Err(err) => Ran {
             ok: false,
@@ -156,6 +128,7 @@ pub fn run(
             outcome: err.to_string(),
             duration: started.elapsed(),
             interrupted: false,
+            not_started: command::never_started(&err),
         },
     }
 }

@@ -5,9 +5,12 @@ use crate::audit::{Decision, Record, Window};
 use crate::cli::GuardArgs;
 use crate::policy::{Judgement, Policy};
 use anyhow::Context as _;
+use selfheal_core::atomic::{check_dir_writable, open_regular};
 use selfheal_core::audit::AuditLog;
 use selfheal_core::clock::Stamp;
 use selfheal_core::state::StateStore;
+use std::fs::OpenOptions;
+use std::io::ErrorKind;
 use std::path::PathBuf;
 
 pub struct Invocation<'a> {
@@ -46,6 +49,35 @@ impl<'a> Invocation<'a> {
     pub fn intent_path(&self) -> anyhow::Result<PathBuf> {
         let store = self.store.as_ref().context("no state directory")?;
         Ok(crate::intent::path(store, self.name))
+    }
+
+    /// What a real run would find wrong with the files it writes, checked
+    /// without creating or writing any (a dry run writes nothing): the
+    /// state folder writable (or, not made yet, its nearest existing
+    /// parent), the name's lock and intent record regular files if they
+    /// exist, the audit log appendable.
+    pub fn check_files(&self) -> anyhow::Result<()> {
+        let Some(store) = &self.store else {
+            let dir = self.args.files.state_dir()?;
+            let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(&dir);
+            check_dir_writable(existing)?;
+            return match self.audit.check_writable() {
+                // The default log's folder is the state dir, made by a real run.
+                Err(e) if e.kind() == ErrorKind::NotFound && self.args.files.audit.is_none() => {
+                    Ok(())
+                }
+                other => Ok(other?),
+            };
+        };
+        check_dir_writable(store.dir())?;
+        let lock = store.dir().join(format!("{}.lock", self.name));
+        for path in [lock, self.intent_path()?] {
+            match open_regular(&path, OpenOptions::new().read(true).write(true)) {
+                Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(self.audit.check_writable()?)
     }
 
     /// The audit record of `decision` made at `now`, with the window as

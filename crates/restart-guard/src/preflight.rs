@@ -3,7 +3,6 @@
 //! a restart reported as UNKNOWN (exit 3) after it happened.
 
 use crate::cli::{Argv, GuardArgs};
-use crate::exec;
 use std::ffi::OsString;
 
 /// Every check, in the order a user would fix them. (`--textfile` is
@@ -51,7 +50,7 @@ fn programs(args: &GuardArgs) -> anyhow::Result<()> {
     ];
     for (what, program) in checks {
         if let Some(program) = program {
-            exec::resolve(what, &program).map_err(anyhow::Error::msg)?;
+            selfheal_core::program::resolve(what, &program).map_err(anyhow::Error::msg)?;
         }
     }
     Ok(())

@@ -11,7 +11,10 @@ use crate::intent::Intent;
 use crate::invocation::Invocation;
 use crate::policy;
 use selfheal_core::clock::Stamp;
+use selfheal_core::procstat;
 use selfheal_core::state::Loaded;
+use std::path::Path;
+use std::time::Duration;
 
 /// The history to decide from: the loaded state, caught up with the last
 /// intent record, or rebuilt from the audit log when it cannot be.
@@ -78,7 +81,7 @@ pub fn pending(inv: &Invocation, history: &mut History) -> anyhow::Result<()> {
     inv.audit.scan(|r: Record, _| {
         if r.name == inv.name
             && r.pid == pending.pid
-            && r.is_attempt()
+            && (r.is_attempt() || r.decision == Decision::NotRun)
             && (r.unix - pending.started.unix).abs() < 1e-3
         {
             logged = Some(r);
@@ -95,6 +98,26 @@ pub fn pending(inv: &Invocation, history: &mut History) -> anyhow::Result<()> {
         outcome: record.outcome.unwrap_or_default(),
     });
     Ok(())
+}
+
+/// How long ago a pending attempt began, if the guard that began it is
+/// gone (killed mid-attempt, or the machine rebooted since): nobody will
+/// record its outcome but the next run for the name. `None` while that
+/// guard still runs (a process with its pid that started before the
+/// attempt began is that guard; one that started later reuses the pid).
+#[must_use]
+pub fn orphaned(pending: &Pending, now: &Stamp, proc_root: &Path) -> Option<Duration> {
+    let age = now.elapsed_since(&pending.started);
+    if pending.started.boot_id != now.boot_id {
+        return Some(age);
+    }
+    let pid = i32::try_from(pending.pid).ok()?;
+    let alive = match procstat::read(proc_root, pid) {
+        Ok(stat) => !stat.is_gone() && stat.started_after_boot() <= pending.started.uptime + 1.0,
+        // Unreadable (procfs mounted hidepid=): it cannot be told, so not orphaned.
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    };
+    (!alive).then_some(age)
 }
 
 /// Writes the line a dead run owed: failed, outcome unknown.
@@ -148,4 +171,49 @@ pub fn from_audit(inv: &Invocation, now: &Stamp) -> anyhow::Result<Option<(Histo
         selfheal_core::duration::human(inv.policy.per)
     );
     Ok(seen.then_some((history, warning)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(boot_id: &str, uptime: f64) -> Stamp {
+        Stamp {
+            unix: 2_000_000_000.0 + uptime,
+            boot_id: boot_id.into(),
+            uptime,
+        }
+    }
+
+    /// A proc tree holding pid 4242, started `started` seconds after boot
+    /// (in ticks of Linux's USER_HZ, 100).
+    fn proc_with_guard(started: f64) -> selfheal_test_support::TempDir {
+        let root = selfheal_test_support::tempdir().unwrap();
+        let ticks = (started * 100.0) as u64;
+        let stat = format!(
+            "4242 (restart-guard) S 1 4242 4242 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 {ticks} 0 0\n"
+        );
+        std::fs::create_dir(root.path().join("4242")).unwrap();
+        std::fs::write(root.path().join("4242/stat"), stat).unwrap();
+        root
+    }
+
+    #[test]
+    fn an_attempt_is_orphaned_once_its_guard_is_gone_or_its_pid_reused() {
+        let pending = Pending {
+            started: stamp("b", 500.0),
+            pid: 4242,
+            reason: String::new(),
+        };
+        let now = stamp("b", 530.0);
+        let alive = proc_with_guard(499.5);
+        assert_eq!(orphaned(&pending, &now, alive.path()), None);
+        let reused = proc_with_guard(520.0);
+        let age = Some(Duration::from_secs(30));
+        assert_eq!(orphaned(&pending, &now, reused.path()), age);
+        let empty = selfheal_test_support::tempdir().unwrap();
+        assert_eq!(orphaned(&pending, &now, empty.path()), age);
+        let rebooted = stamp("c", 10.0);
+        assert!(orphaned(&pending, &rebooted, alive.path()).is_some());
+    }
 }

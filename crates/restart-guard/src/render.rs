@@ -45,6 +45,7 @@ pub fn status_of(decision: Decision) -> Status {
         | Decision::VerifyFailed
         | Decision::Escalated
         | Decision::Interrupted => Status::Critical,
+        Decision::NotRun => Status::Unknown,
     }
 }
 
@@ -94,6 +95,9 @@ fn summary(r: &Record, escalation: Option<&str>) -> String {
         }
         Decision::Failed => format!("restart of {name} failed: {outcome} ({window}, {next})"),
         Decision::Interrupted => format!("restart of {name} {outcome} ({window}, {next})"),
+        Decision::NotRun => format!(
+            "restart of {name} not attempted: {outcome}; not counted against the budget ({window}, {next})"
+        ),
         Decision::HeldCooldown => {
             format!("held back: {name} is cooling down after its last restart ({window}, {next})")
         }
@@ -179,6 +183,7 @@ mod tests {
                 ("escalated", 2),
                 ("reset", 0),
                 ("interrupted", 2),
+                ("not-run", 3),
                 ("recovered", 0),
             ]
         );

@@ -6,7 +6,8 @@
 //!   (no --verify: nothing knows the service came back);
 //! - WARNING: exhausted after a verified restart (the service is up, but
 //!   no restart is left until the window frees one), a restart in
-//!   progress, or a failed last attempt with budget left;
+//!   progress or orphaned (its guard died before recording the outcome),
+//!   or a failed last attempt with budget left;
 //! - OK otherwise, and after a `reset`.
 
 use crate::audit::Decision;
@@ -14,15 +15,17 @@ use crate::history::History;
 use crate::policy::{Judgement, Policy, Verdict};
 use selfheal_core::Status;
 use selfheal_core::clock::{Stamp, rfc3339};
+use selfheal_core::duration::human;
 use std::time::Duration;
 
-/// The status of one name and the note that says why.
+/// The status of one name and the note that says why; `orphaned` is how
+/// long ago a pending attempt whose guard died began (None: not orphaned).
 #[must_use]
 pub fn of(
     history: &History,
     judgement: &Judgement,
     policy: &Policy,
-    now: &Stamp,
+    (now, orphaned): (&Stamp, Option<Duration>),
 ) -> (Status, String) {
     let last = history.last_outcome.as_ref().map(|o| o.decision);
     if open_escalation(history, now, policy.per).is_some() {
@@ -51,8 +54,17 @@ pub fn of(
             ),
         };
     }
-    if history.pending.is_some() {
-        return (Status::Warning, ", a restart is in progress".into());
+    if let Some(pending) = &history.pending {
+        let note = match orphaned {
+            Some(age) => format!(
+                ", an attempt begun {} ago is orphaned (restart-guard pid {} ended before \
+                 recording its outcome; the next run for the name records it)",
+                human(age),
+                pending.pid
+            ),
+            None => ", a restart is in progress".into(),
+        };
+        return (Status::Warning, note);
     }
     match last {
         Some(Decision::Failed | Decision::VerifyFailed | Decision::Interrupted) => {

@@ -39,7 +39,7 @@ fn after(decision: Decision) -> History {
 fn status(history: &History, t: f64) -> (Status, String) {
     let p = policy();
     let now = at(t);
-    of(history, &policy::judge(history, &now, &p), &p, &now)
+    of(history, &policy::judge(history, &now, &p), &p, (&now, None))
 }
 
 #[test]
@@ -99,4 +99,27 @@ fn budget_left_failed_is_a_warning_and_after_reset_ok() {
     };
     reset.last_outcome.as_mut().unwrap().decision = Decision::Reset;
     assert_eq!(status(&reset, 1.0), (Status::Ok, String::new()));
+}
+
+#[test]
+fn a_pending_attempt_is_in_progress_or_orphaned() {
+    let mut pending = after(Decision::Failed);
+    pending.pending = Some(crate::history::Pending {
+        started: at(3700.0),
+        pid: 4242,
+        reason: String::new(),
+    });
+    let p = policy();
+    let now = at(3760.0);
+    let judged = policy::judge(&pending, &now, &p);
+    assert_eq!(
+        of(&pending, &judged, &p, (&now, None)),
+        (Status::Warning, ", a restart is in progress".into())
+    );
+    let (status, note) = of(&pending, &judged, &p, (&now, Some(Duration::from_secs(60))));
+    assert_eq!(status, Status::Warning);
+    assert!(
+        note.starts_with(", an attempt begun 1m ago is orphaned (restart-guard pid 4242"),
+        "{note}"
+    );
 }

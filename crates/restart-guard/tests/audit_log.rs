@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{counter, guard, lines};
+use common::{counter, guard, is_root, lines};
 use selfheal_test_support::tempdir;
 use std::path::Path;
 use std::process::Command;
@@ -57,11 +57,6 @@ fn a_device_node_as_audit_log_is_refused_before_cmd() {
         "/dev/full".into()
     };
     assert_refused(dir.path(), &node, "a character device");
-}
-
-fn is_root() -> bool {
-    let out = Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
 
 #[test]

@@ -5,6 +5,10 @@
 //! the rename cannot cross filesystems. Its name starts with `.` and ends in
 //! `.tmp`: node_exporter reads every `*.prom`, dotfiles included, so a temp
 //! file must never end in `.prom`.
+//!
+//! A writer holds an exclusive `flock` on its temp file until the rename:
+//! [`remove_stale_temps`] takes a temp file it can lock for one whose
+//! writer was killed, and never removes one that a live writer is filling.
 
 use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
@@ -14,6 +18,12 @@ use std::path::{Path, PathBuf};
 /// Temp files are `.<target file name>.<6 random alphanumerics>.tmp`.
 const TEMP_RANDOM_LEN: usize = 6;
 const TEMP_SUFFIX: &str = ".tmp";
+/// Bytes a temp name adds to its target's file name.
+pub const TEMP_NAME_EXTRA: usize = 2 + TEMP_RANDOM_LEN + TEMP_SUFFIX.len();
+/// Linux's longest file name (`NAME_MAX`), in bytes.
+pub const NAME_MAX: usize = 255;
+/// Linux's longest path (`PATH_MAX`), in bytes with its closing NUL.
+pub const PATH_MAX: usize = 4096;
 
 /// Whether `candidate` is a temp file of [`write_atomic`] for the target
 /// file `target_name` — exactly, so the temp files of `a.json.json` are
@@ -121,11 +131,39 @@ pub fn write_durably(
     replace(path, mode, durability, |file| file.write_all(contents))
 }
 
+/// Like [`write_atomic`], but `abort` is asked once the temp file is on
+/// disk, just before the rename: `Some(why)` removes the temp file, leaves
+/// `path` as it was and returns an `Interrupted` error saying why (a tool
+/// told to stop mid-write).
+pub fn write_atomic_unless(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    abort: impl FnOnce() -> Option<String>,
+) -> io::Result<()> {
+    let fill = |file: &mut File| file.write_all(contents);
+    let check = || match abort() {
+        Some(why) => Err(io::Error::new(io::ErrorKind::Interrupted, why)),
+        None => Ok(()),
+    };
+    replace_checked(path, mode, Durability::Atomic, fill, check)
+}
+
 fn replace(
     path: &Path,
     mode: u32,
     durability: Durability,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    replace_checked(path, mode, durability, fill, || Ok(()))
+}
+
+fn replace_checked(
+    path: &Path,
+    mode: u32,
+    durability: Durability,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+    before_rename: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = parent_dir(path);
     let file_name = path
@@ -137,13 +175,7 @@ fn replace(
             )
         })?
         .to_string_lossy();
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .rand_bytes(TEMP_RANDOM_LEN)
-        .suffix(TEMP_SUFFIX)
-        .permissions(Permissions::from_mode(mode))
-        .tempfile_in(&dir)
-        .map_err(|e| with_path(&e, "cannot create a temp file in", &dir))?;
+    let mut temp = locked_temp(&dir, &file_name, mode)?;
     // The umask may have narrowed the mode given at creation.
     temp.as_file()
         .set_permissions(Permissions::from_mode(mode))
@@ -155,9 +187,92 @@ fn replace(
             .sync_all()
             .map_err(|e| with_path(&e, "cannot fsync", temp.path()))?;
     }
+    before_rename()?;
     temp.persist(path)
         .map_err(|e| with_path(&e.error, "cannot rename a temp file over", path))?;
     if synced { sync_dir(&dir) } else { Ok(()) }
+}
+
+/// Ok when this process may create files in `dir` (`faccessat` for write
+/// and search, with the effective ids), checked without creating any; a
+/// missing directory is `NotFound`.
+pub fn check_dir_writable(dir: &Path) -> io::Result<()> {
+    use rustix::fs::{Access, AtFlags, CWD, accessat};
+    accessat(
+        CWD,
+        dir,
+        Access::WRITE_OK | Access::EXEC_OK,
+        AtFlags::EACCESS,
+    )
+    .map_err(|errno| {
+        let err = io::Error::from_raw_os_error(errno.raw_os_error());
+        with_path(&err, "cannot create files in", dir)
+    })
+}
+
+/// A new temp file for `file_name` in `dir`, locked by us. A cleaner may
+/// lock and remove a file in the instant between its creation and our
+/// lock: then we see it gone (or cannot lock it) and make another.
+fn locked_temp(dir: &Path, file_name: &str, mode: u32) -> io::Result<tempfile::NamedTempFile> {
+    for _ in 0..8 {
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .rand_bytes(TEMP_RANDOM_LEN)
+            .suffix(TEMP_SUFFIX)
+            .permissions(Permissions::from_mode(mode))
+            .tempfile_in(dir)
+            .map_err(|e| with_path(&e, "cannot create a temp file in", dir))?;
+        match temp.as_file().try_lock() {
+            Ok(()) if still_named(&temp) => return Ok(temp),
+            // A filesystem without locks: write unprotected rather than not at all.
+            Err(fs::TryLockError::Error(_)) => return Ok(temp),
+            Ok(()) | Err(fs::TryLockError::WouldBlock) => {}
+        }
+    }
+    Err(io::Error::other(format!(
+        "cannot keep a temp file in {}: another process removes them as they are made",
+        dir.display()
+    )))
+}
+
+/// Whether the temp file's name still leads to our open file.
+fn still_named(temp: &tempfile::NamedTempFile) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::symlink_metadata(temp.path()), temp.as_file().metadata()) {
+        (Ok(named), Ok(open)) => named.dev() == open.dev() && named.ino() == open.ino(),
+        _ => false,
+    }
+}
+
+/// Removes the temp files of `path` that a killed writer left behind (no
+/// live writer holds their lock); returns how many. A killed writer's
+/// temp file holds a whole copy of the content, megabytes for a big
+/// textfile, and would otherwise stay forever.
+pub fn remove_stale_temps(path: &Path) -> io::Result<usize> {
+    let Some(target) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Ok(0);
+    };
+    let dir = parent_dir(path);
+    let mut removed = 0;
+    for entry in fs::read_dir(&dir).map_err(|e| with_path(&e, "cannot list", &dir))? {
+        let candidate = entry?.path();
+        let is_temp = candidate
+            .file_name()
+            .is_some_and(|n| is_temp_of(&n.to_string_lossy(), &target));
+        if is_temp && remove_if_unlocked(&candidate) {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes `candidate` while holding its lock, so a writer cannot take it
+/// between our look and the removal.
+fn remove_if_unlocked(candidate: &Path) -> bool {
+    let Ok(file) = open_regular(candidate, fs::OpenOptions::new().read(true)) else {
+        return false;
+    };
+    file.try_lock().is_ok() && fs::remove_file(candidate).is_ok()
 }
 
 /// Makes a rename in `dir` durable.

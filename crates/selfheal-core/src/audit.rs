@@ -31,7 +31,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{open_regular, parent_dir, sync_dir, with_path};
+use crate::atomic::{check_dir_writable, open_regular, parent_dir, sync_dir, with_path};
 
 /// Size at which a log rotates unless told otherwise (`10MiB`).
 pub const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024;
@@ -93,11 +93,20 @@ impl AuditLog {
     }
 
     /// Fails unless the log can be appended to: a regular file (or none yet)
-    /// in a directory that exists, writable. Creates it if missing, writes
-    /// nothing. A caller checks this before acting, so nothing it does goes
-    /// unrecorded.
+    /// in a directory that exists, writable. Creates and writes nothing (a
+    /// dry run checks it too). A caller checks this before acting, so
+    /// nothing it does goes unrecorded.
     pub fn check_writable(&self) -> io::Result<()> {
-        open_append(&self.path).map(drop)
+        let mut options = OpenOptions::new();
+        options.read(true).append(true);
+        match open_regular(&self.path, &mut options) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                check_dir_writable(&parent_dir(&self.path))
+                    .map_err(|e| about_log(&with_path(&e, "cannot open", &self.path), &self.path))
+            }
+            Err(e) => Err(about_log(&e, &self.path)),
+        }
     }
 
     /// Appends `record` as one line; returns once the line is on disk.

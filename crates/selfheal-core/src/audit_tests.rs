@@ -92,6 +92,19 @@ fn missing_log_reads_as_empty() {
     );
 }
 
+#[test]
+fn the_writability_check_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    AuditLog::new(&path).check_writable().unwrap();
+    assert!(!path.exists(), "the check created the log");
+    let err = AuditLog::new(dir.path().join("missing/audit.jsonl"))
+        .check_writable()
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("cannot open audit log"), "{err}");
+}
+
 /// Every way in must refuse `path` and name it and what it is.
 fn assert_refused(path: &Path, what: &str) {
     let log = AuditLog::new(path);

@@ -97,6 +97,27 @@ fn describe_status(status: ExitStatus) -> String {
     }
 }
 
+/// The error of a command that never started (`execve` failed, or no
+/// process could be made): nothing of it ran.
+#[derive(Debug)]
+pub struct NotStarted(String);
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotStarted {}
+
+/// Whether an error of [`run`] means the command never started, as
+/// opposed to one that failed while it ran (it may have acted).
+#[must_use]
+pub fn never_started(err: &io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(<dyn std::error::Error + Send + Sync>::is::<NotStarted>)
+}
+
 /// Runs `spec` to completion or its deadline. Errors only when the command
 /// cannot be started at all (not found, not executable).
 pub fn run(spec: &Spec) -> io::Result<Finished> {
@@ -129,10 +150,8 @@ fn run_watched(spec: &Spec, interrupts: Option<&Interrupts>) -> io::Result<Finis
         command.stdout(Stdio::from(io::stderr().as_fd().try_clone_to_owned()?));
     }
     let mut child = command.spawn().map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot run {}: {e}", program.to_string_lossy()),
-        )
+        let why = format!("cannot run {}: {e}", program.to_string_lossy());
+        io::Error::new(e.kind(), NotStarted(why))
     })?;
     let leader = Process::child(&child);
 
@@ -334,6 +353,8 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/prog"), "{err}");
+        assert!(never_started(&err));
+        assert!(!never_started(&io::Error::other("read failed")));
     }
 
     #[test]

@@ -126,6 +126,28 @@ impl Tool {
         }
     }
 
+    /// [`Tool::run`] for a dry run, which writes nothing at all:
+    /// `--textfile` is checked as for a real run, but not written, and a
+    /// warning says so.
+    pub fn run_dry(
+        &self,
+        output: &OutputArgs,
+        body: impl FnOnce() -> anyhow::Result<Report>,
+    ) -> Outcome {
+        let mut unwritten = output.clone();
+        let Some(path) = unwritten.textfile.take() else {
+            return self.run(output, body);
+        };
+        self.run(&unwritten, || {
+            if let Err(problem) = textfile::check_target(&path) {
+                anyhow::bail!(problem.explain("--textfile", &path));
+            }
+            let mut report = body()?;
+            report.warn(format!("dry run: {} not written", path.display()));
+            Ok(report)
+        })
+    }
+
     /// Writes the textfile (unless UNKNOWN) and renders the report.
     #[must_use]
     pub fn finish(&self, mut report: Report, output: &OutputArgs) -> Outcome {
@@ -262,6 +284,27 @@ mod tests {
             Ok(ok_report())
         });
         assert!(!acted);
+        assert_eq!(outcome.code, 3);
+        assert!(
+            outcome.stdout.contains("is a directory"),
+            "{}",
+            outcome.stdout
+        );
+    }
+
+    #[test]
+    fn a_dry_run_checks_the_textfile_but_never_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.prom");
+        let outcome = DEMO.run_dry(
+            &output(Format::Text, Some(path.clone())),
+            || Ok(ok_report()),
+        );
+        assert_eq!(outcome.code, 0);
+        assert!(!path.exists(), "a dry run wrote the textfile");
+        assert!(outcome.stderr.contains("dry run: "), "{}", outcome.stderr);
+        let bad = output(Format::Text, Some(dir.path().into()));
+        let outcome = DEMO.run_dry(&bad, || Ok(ok_report()));
         assert_eq!(outcome.code, 3);
         assert!(
             outcome.stdout.contains("is a directory"),

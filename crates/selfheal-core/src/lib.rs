@@ -18,6 +18,7 @@ pub mod interrupt;
 pub mod metrics;
 pub mod process;
 pub mod procstat;
+pub mod program;
 pub mod report;
 pub mod sockdiag;
 pub mod socket;

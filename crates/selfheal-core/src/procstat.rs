@@ -43,6 +43,13 @@ impl ProcStat {
         self.utime + self.stime
     }
 
+    /// When it started, in seconds after boot: comparable with a
+    /// [`crate::clock::Stamp`]'s `uptime`.
+    #[must_use]
+    pub fn started_after_boot(&self) -> f64 {
+        self.starttime as f64 / rustix::param::clock_ticks_per_second().max(1) as f64
+    }
+
     #[must_use]
     pub fn is_kernel_thread(&self) -> bool {
         self.flags & PF_KTHREAD != 0

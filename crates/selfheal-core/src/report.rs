@@ -196,15 +196,34 @@ impl Report {
 /// a line, and `|`, which starts performance data, becomes `¦`.
 #[must_use]
 pub fn one_line(text: &str) -> String {
+    escape_controls(text).replace('|', "¦")
+}
+
+/// Control characters escaped (`\n`, `\u{1b}`): outside text made safe to
+/// print or log as one line, every other character kept.
+#[must_use]
+pub fn escape_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '|' => out.push('¦'),
-            c if c.is_control() => out.extend(c.escape_default()),
-            c => out.push(c),
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
         }
     }
     out
+}
+
+/// Outside text (a name, a value) for a message: control characters
+/// escaped, and cut to `max` characters with an ellipsis and the full
+/// length, so a 5,000-character name cannot swamp the line.
+#[must_use]
+pub fn clip(text: &str, max: usize) -> String {
+    let escaped = escape_controls(text);
+    match escaped.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}… ({} characters)", &escaped[..cut], text.chars().count()),
+        None => escaped,
+    }
 }
 
 fn perf_value(value: f64, unit: Unit) -> (String, &'static str) {
@@ -277,6 +296,14 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches('|').count(), 1, "{text}");
+    }
+
+    #[test]
+    fn clipped_text_is_escaped_and_cut_with_its_length() {
+        assert_eq!(clip("svc", 5), "svc");
+        assert_eq!(clip("a\nb", 5), "a\\nb");
+        assert_eq!(clip(&"é".repeat(5000), 3), "ééé… (5000 characters)");
+        assert_eq!(escape_controls("x|\u{7}"), "x|\\u{7}");
     }
 
     #[test]

@@ -85,15 +85,36 @@ impl From<NoStateDir> for io::Error {
 }
 
 /// Names become file names: keep them to a safe alphabet that still covers
-/// systemd unit names (`trader@BTC.service`) and hosts (`gpu-1:11434`).
+/// systemd unit names (`trader@BTC.service`, and the `\xNN` escapes of
+/// instances such as `restart-guard@foo\x2dbar.service`'s `%i`) and hosts
+/// (`gpu-1:11434`). A refused name is shown escaped and cut short.
 pub fn validate_name(name: &str) -> Result<(), String> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || "._-@:+".contains(c);
-    if name.is_empty() || name.len() > 200 || name.starts_with('.') || !name.chars().all(ok_char) {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "._-@:+\\".contains(c);
+    if name.is_empty()
+        || name.len() > MAX_NAME
+        || name.starts_with('.')
+        || !name.chars().all(ok_char)
+        || !escapes_are_systemds(name)
+    {
         return Err(format!(
-            "invalid name '{name}': use 1-200 characters from A-Z a-z 0-9 . _ - @ : +, not starting with '.'"
+            "invalid name '{}': use 1-{MAX_NAME} characters from A-Z a-z 0-9 . _ - @ : + and systemd's \\xNN escapes, not starting with '.'",
+            crate::report::clip(name, 64)
         ));
     }
     Ok(())
+}
+
+/// Longest name, in bytes: `<name>.json.corrupt-<unix>-N` and temp names
+/// must still fit in a file name (255 bytes).
+const MAX_NAME: usize = 200;
+
+/// Whether every `\` starts an escape as `systemd-escape` writes it: `\x`
+/// and two hex digits.
+fn escapes_are_systemds(name: &str) -> bool {
+    name.split('\\').skip(1).all(|after| {
+        let bytes = after.as_bytes();
+        bytes.len() >= 3 && bytes[0] == b'x' && bytes[1..3].iter().all(u8::is_ascii_hexdigit)
+    })
 }
 
 pub struct StateStore {

@@ -33,6 +33,16 @@ fn default_dir_prefers_systemd_then_root_then_xdg_then_home() {
 #[test]
 fn names_are_restricted_to_safe_file_names() {
     assert!(validate_name("trader@BTC.service").is_ok());
+    assert!(validate_name(r"foo\x2dbar.service").is_ok());
+    assert!(validate_name(r"a\x2d\x2Fb").is_ok());
+    for bad in [r"a\b", r"a\x2", r"a\xzz", "a\\"] {
+        assert!(validate_name(bad).is_err(), "{bad}");
+    }
+    let long = format!("x\n{}", "y".repeat(5000));
+    let err = validate_name(&long).unwrap_err();
+    assert!(err.starts_with(r"invalid name 'x\nyyy"), "{err}");
+    assert!(err.contains("… (5002 characters)"), "{err}");
+    assert!(err.len() < 300, "{err}");
     assert!(validate_name("../etc/passwd").is_err());
     assert!(validate_name(".hidden").is_err());
     assert!(validate_name("a b").is_err());

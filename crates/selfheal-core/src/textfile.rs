@@ -145,6 +145,14 @@ pub enum TargetProblem {
     /// Something other than a regular file is there (a FIFO, a device
     /// node, a socket): replacing it could turn `/dev/null` into a file.
     NotRegular { kind: &'static str },
+    /// The file name (or the whole path) leaves no room for the temp
+    /// file's name beside it, within Linux's `limit`.
+    TooLong {
+        what: &'static str,
+        len: usize,
+        max: usize,
+        limit: &'static str,
+    },
 }
 
 impl TargetProblem {
@@ -167,6 +175,16 @@ impl TargetProblem {
             ),
             TargetProblem::NotRegular { kind } => format!(
                 "{flag} {shown} is a {kind}, not a regular file: refusing to replace it; choose a path for a .prom file"
+            ),
+            TargetProblem::TooLong {
+                what,
+                len,
+                max,
+                limit,
+            } => format!(
+                "{flag} {}: its {what} is {len} bytes, too long to write through a temp file beside it (its name adds {}): at most {max} bytes under {limit}; choose a shorter path",
+                crate::report::clip(&shown.to_string(), 80),
+                atomic::TEMP_NAME_EXTRA
             ),
         }
     }
@@ -201,11 +219,39 @@ fn not_regular(path: &Path) -> Option<&'static str> {
     }
 }
 
+/// Whether the temp file written beside `path` (`.NAME.XXXXXX.tmp`) has a
+/// name and a path Linux accepts: otherwise the write fails only after a
+/// tool acted, with a bare "File name too long".
+fn too_long(path: &Path) -> Result<(), TargetProblem> {
+    use atomic::{NAME_MAX, PATH_MAX, TEMP_NAME_EXTRA};
+    let name = path.file_name().map_or(0, std::ffi::OsStr::len);
+    if name + TEMP_NAME_EXTRA > NAME_MAX {
+        return Err(TargetProblem::TooLong {
+            what: "file name",
+            len: name,
+            max: NAME_MAX - TEMP_NAME_EXTRA,
+            limit: "NAME_MAX (255)",
+        });
+    }
+    let len = path.as_os_str().len();
+    let temp = atomic::parent_dir(path).as_os_str().len() + 1 + name + TEMP_NAME_EXTRA;
+    if temp >= PATH_MAX {
+        return Err(TargetProblem::TooLong {
+            what: "path",
+            len,
+            max: len - (temp - (PATH_MAX - 1)),
+            limit: "PATH_MAX (4096, with its closing NUL)",
+        });
+    }
+    Ok(())
+}
+
 /// Checks that `path` could be written, without writing anything: tools
 /// call it before they act, so a bad `--textfile`/`--output` is reported
 /// up front rather than after a restart ran or a producer's work was done.
 pub fn check_target(path: &Path) -> Result<(), TargetProblem> {
     use rustix::fs::{Access, access};
+    too_long(path)?;
     if path.as_os_str().as_encoded_bytes().ends_with(b"/") || path.is_dir() {
         return Err(TargetProblem::IsDirectory);
     }
@@ -288,6 +334,22 @@ mod tests {
             Err(TargetProblem::NoDirectory { .. })
         ));
         assert!(check_target(&dir.path().join("x.prom")).is_ok());
+    }
+
+    #[test]
+    fn a_path_with_no_room_for_the_temp_name_is_refused_naming_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let fits = dir.path().join(format!("{}.prom", "n".repeat(238)));
+        assert!(check_target(&fits).is_ok());
+        write(&fits, GOOD).unwrap();
+        let long = dir.path().join(format!("{}.prom", "n".repeat(239)));
+        let text = check_target(&long).unwrap_err().explain("-t", &long);
+        assert!(text.contains("file name is 244 bytes, too long"), "{text}");
+        assert!(text.contains("243 bytes under NAME_MAX (255)"), "{text}");
+        assert!(text.contains("… ("), "the path is not cut short: {text}");
+        let deep = PathBuf::from(format!("{}/x.prom", "d/".repeat(2045)));
+        let text = check_target(&deep).unwrap_err().explain("-t", &deep);
+        assert!(text.contains("under PATH_MAX"), "{text}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod contract;
 pub mod http;
+pub mod mount;
 pub mod node_exporter;
 pub mod ollama_sim;
 pub mod postgres;
@@ -254,6 +255,23 @@ impl Drop for ChildGuard {
             let _ = child.wait();
         }
     }
+}
+
+/// The names in `dir`, sorted: what a test expects a directory to hold
+/// (no temp file left behind, nothing written).
+#[must_use]
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// Whether a program is on PATH (for tests that need a real peer tool).

@@ -4,6 +4,7 @@ use super::files::FileArgs;
 use super::guard::Argv;
 use crate::audit::Decision;
 use clap::Args;
+use clap::builder::{OsStringValueParser, TypedValueParser as _};
 use selfheal_core::cli::{OutputArgs, StateArgs};
 use selfheal_core::duration;
 use std::time::Duration;
@@ -55,8 +56,9 @@ pub enum AuditFormat {
 pub struct ResetArgs {
     /// The name to reset
     pub name: String,
-    /// Who fixed what, recorded in the audit log
-    #[arg(long, default_value = "reset by hand")]
+    /// Who fixed what, recorded in the audit log (sanitised like the
+    /// default form's --reason)
+    #[arg(long, default_value = "reset by hand", value_parser = OsStringValueParser::new().map(super::guard::reason))]
     pub reason: String,
     /// Wait up to this long for a restart in progress
     #[arg(long, default_value = "30s", value_parser = duration::parse)]

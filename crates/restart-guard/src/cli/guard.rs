@@ -4,6 +4,7 @@
 use super::files::FileArgs;
 use crate::policy::{DEFAULT_COOLDOWN, DEFAULT_MAX, DEFAULT_PER, Policy};
 use clap::Args;
+use clap::builder::{OsStringValueParser, TypedValueParser as _};
 use selfheal_core::cli::OutputArgs;
 use selfheal_core::duration;
 use std::ffi::OsString;
@@ -24,8 +25,9 @@ pub struct GuardArgs {
     pub timeout: Duration,
 
     /// Why the restart is wanted (e.g. the probe's summary line), recorded in
-    /// the audit log (up to 1000 characters)
-    #[arg(long, default_value = "", value_parser = parse_reason, env = "RESTART_GUARD_REASON")]
+    /// the audit log (up to 1000 characters; control characters escaped,
+    /// bytes that are not UTF-8 replaced, never refused)
+    #[arg(long, default_value = "", value_parser = OsStringValueParser::new().map(reason), env = "RESTART_GUARD_REASON")]
     pub reason: String,
 
     /// After CMD succeeds and --settle has passed, run this check (split like
@@ -147,13 +149,20 @@ pub fn parse_argv(text: &str) -> Result<Argv, String> {
 /// audit line and notifier environment.
 pub const MAX_REASON_CHARS: usize = 1000;
 
-// A clap value_parser must return a Result, even one that never fails.
-#[allow(clippy::unnecessary_wraps)]
-fn parse_reason(text: &str) -> Result<String, String> {
-    Ok(match text.char_indices().nth(MAX_REASON_CHARS) {
+/// A `--reason` as recorded. Never refused, since it usually carries a
+/// probe's output (`--reason "$(probe)"`), and a refusal would block the
+/// restart: bytes that are not UTF-8 become U+FFFD, control characters
+/// are escaped (`\n`), and the text is cut at [`MAX_REASON_CHARS`].
+#[must_use]
+pub fn reason(raw: OsString) -> String {
+    let text = raw
+        .into_string()
+        .unwrap_or_else(|raw| raw.to_string_lossy().into_owned());
+    let text = selfheal_core::report::escape_controls(&text);
+    match text.char_indices().nth(MAX_REASON_CHARS) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_owned(),
-    })
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -171,10 +180,17 @@ mod tests {
     }
 
     #[test]
+    fn reasons_are_sanitised_never_refused() {
+        use std::os::unix::ffi::OsStringExt;
+        assert_eq!(reason("probe: down".into()), "probe: down");
+        let raw = OsString::from_vec(b"GPU \xff\xfe lost\nOK\x1b[2K".to_vec());
+        assert_eq!(reason(raw), "GPU \u{fffd}\u{fffd} lost\\nOK\\u{1b}[2K");
+    }
+
+    #[test]
     fn long_reasons_are_cut() {
-        assert_eq!(parse_reason("probe: down").unwrap(), "probe: down");
         let long = "é".repeat(MAX_REASON_CHARS + 5);
-        let cut = parse_reason(&long).unwrap();
+        let cut = reason(long.into());
         assert_eq!(cut.chars().count(), MAX_REASON_CHARS + 3);
         assert!(cut.ends_with("..."));
     }

@@ -42,7 +42,8 @@ Exit codes:
   1  held back for now: cooldown/backoff, or another run holds the lock
   2  budget exhausted (escalated with --on-exhausted), CMD or
      --verify failed, or we were told to stop (SIGTERM) while they ran
-  3  bad arguments or unusable state (a usage error is never 2)
+  3  bad arguments or unusable state (a usage error is never 2), or CMD
+     could not be started (not counted against the budget)
 
 Example:
   restart-guard --name ollama --max 3 --per 1h --cooldown 60s \\
@@ -96,7 +97,7 @@ impl Cli {
 fn runnable(on_recovered: Option<&Argv>) -> Result<(), String> {
     match on_recovered.and_then(|argv| argv.0.first()) {
         Some(program) => {
-            crate::exec::resolve("--on-recovered program", program.as_ref()).map(|_| ())
+            selfheal_core::program::resolve("--on-recovered program", program.as_ref()).map(|_| ())
         }
         None => Ok(()),
     }

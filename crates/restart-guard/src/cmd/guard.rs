@@ -35,10 +35,13 @@ use selfheal_core::atomic::Durability;
 use selfheal_core::clock::Stamp;
 use selfheal_core::interrupt::Interrupts;
 use selfheal_core::state::{LockError, LockWait, StateLock, StateStore};
-use selfheal_core::{Outcome, Report};
+use selfheal_core::{Outcome, Report, Status};
 
 #[must_use]
 pub fn run(args: &GuardArgs) -> Outcome {
+    if args.dry_run {
+        return TOOL.run_dry(&args.output, || guard(args));
+    }
     TOOL.run(&args.output, || guard(args))
 }
 
@@ -92,29 +95,26 @@ fn restart(
     mut history: History,
     now: &Stamp,
 ) -> anyhow::Result<Report> {
+    let before = history.clone();
     begin(inv, &lock, &mut history, now)?;
     // The window as it stands with this attempt in it.
-    let after = policy::judge(&history, now, &inv.policy);
-    let standing = Standing {
-        history: &history,
-        now,
-        judgement: &after,
-    };
-    // Told to stop while CMD runs, we stop its group and record that,
-    // rather than die and leave it running unrecorded.
-    let interrupts = Interrupts::watch().ok();
-    let attempt = exec::attempt(
-        inv.args,
-        &notify::env(inv, &standing, None),
-        interrupts.as_ref(),
-    );
-    drop(interrupts);
+    let mut after = policy::judge(&history, now, &inv.policy);
+    let attempt = attempt(inv, &history, now, &after);
     history.pending = None;
+    if attempt.decision == Decision::NotRun {
+        // Nothing ran: the attempt leaves the window, its number stays used.
+        history = History {
+            seq: history.seq,
+            ..before
+        };
+        after = policy::judge(&history, now, &inv.policy);
+    }
     let record = attempt_record(inv, &attempt, now, &after);
-    finish(inv, &lock, &mut history, now, &record)?;
-    // Not an interrupted one: a notifier must not start while we are told to stop.
+    let unrecorded = record_outcome(inv, &lock, &mut history, now, &record);
+    // Not an interrupted one: a notifier must not start while we are told
+    // to stop; nor one whose call could not be recorded (the next run calls it).
     let failed = matches!(attempt.decision, Decision::Failed | Decision::VerifyFailed);
-    let escalation = if failed && after.verdict == Verdict::Budget {
+    let escalation = if failed && after.verdict == Verdict::Budget && unrecorded.is_none() {
         escalate(inv, lock, &mut history, (now, &after), attempt.decision)?
     } else if attempt.decision == Decision::Verified {
         let window = inv.policy.window(&after, now);
@@ -123,9 +123,54 @@ fn restart(
     } else {
         None
     };
-    Ok(decision_report(
-        inv, &record, &history, now, after, escalation,
-    ))
+    let mut report = decision_report(inv, &record, &history, now, after, escalation);
+    if let Some(what) = unrecorded {
+        // The restart happened (or failed) all the same: say so, and what
+        // is missing. A restart that worked is not OK when its record is lost.
+        if report.status == Status::Ok {
+            report.status = Status::Unknown;
+        }
+        report.summary = format!("{}; but {what}", report.summary);
+        report.details.insert("not_recorded".into(), what.into());
+    }
+    Ok(report)
+}
+
+/// Runs CMD (and --verify) with the window, as it stands with this
+/// attempt in it, in their environment. Told to stop meanwhile, we stop
+/// their group and record that, rather than die and leave it unrecorded.
+fn attempt(inv: &Invocation, history: &History, now: &Stamp, after: &Judgement) -> exec::Attempt {
+    let standing = Standing {
+        history,
+        now,
+        judgement: after,
+    };
+    let interrupts = Interrupts::watch().ok();
+    exec::attempt(
+        inv.args,
+        &notify::env(inv, &standing, None),
+        interrupts.as_ref(),
+    )
+}
+
+/// Records the outcome of an attempt. When that fails (the disk filled
+/// or the state folder turned read-only while CMD ran), what was and was
+/// not recorded, instead of an error that reads as if nothing had run.
+fn record_outcome(
+    inv: &Invocation,
+    lock: &StateLock,
+    history: &mut History,
+    now: &Stamp,
+    record: &Record,
+) -> Option<String> {
+    if let Err(err) = inv.audit.append(record) {
+        return Some(format!(
+            "its outcome was not recorded ({err}); the attempt was, before CMD ran: it counts, and the next run logs it as outcome unknown"
+        ));
+    }
+    settle(lock, history, now, record).err().map(|err| {
+        format!("the state was not saved ({err:#}); the audit line was, and the next run catches up from it")
+    })
 }
 
 /// Records the attempt, durably, before CMD may start; first makes sure
@@ -206,6 +251,16 @@ fn finish(
     record: &Record,
 ) -> anyhow::Result<()> {
     inv.audit.append(record)?;
+    settle(lock, history, now, record)
+}
+
+/// Counts a decision whose audit line is written and saves the state.
+fn settle(
+    lock: &StateLock,
+    history: &mut History,
+    now: &Stamp,
+    record: &Record,
+) -> anyhow::Result<()> {
     history.count(record.decision);
     if record.decision == Decision::HeldBudget {
         history.last_refused = Some(now.clone());
@@ -285,7 +340,10 @@ fn held_lock(inv: &Invocation, store: &StateStore) -> anyhow::Result<Report> {
     ))
 }
 
+/// Every check of a real run, then the decision it would make; writes
+/// nothing (not even --textfile: see `TOOL.run_dry`).
 fn dry_run(inv: &Invocation) -> anyhow::Result<Report> {
+    inv.check_files()?;
     let history = match &inv.store {
         Some(store) => store.peek::<History>(inv.name)?.unwrap_or_default(),
         None => History::default(),

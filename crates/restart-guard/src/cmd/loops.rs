@@ -119,6 +119,9 @@ pub fn run(args: &LoopsArgs) -> Outcome {
 }
 
 fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
+    // Before systemctl sees it, so an odd name is refused (and shown
+    // escaped), never echoed whole from systemctl's answer.
+    selfheal_core::state::validate_name(&args.unit).map_err(|e| anyhow::anyhow!("--unit: {e}"))?;
     let n_restarts = read_counter(args)?;
     let store = StateStore::open(&TOOL.state_dir(&args.state)?.join("loops"))?;
     let lock = store.lock(&args.unit, LockWait::Upto(Duration::from_secs(10)))?;

@@ -4,6 +4,7 @@
 //!
 //! JSON `details.names.<name>`: `restarts_in_window`, `max`, `remaining`,
 //! `window_seconds`, `exhausted`, `next_allowed` (+`_unix`), `in_progress`,
+//! `orphaned` (an attempt whose guard died before recording its outcome),
 //! `last_outcome` (`{decision, at, outcome}` or null), `escalation`
 //! (`{open, opened_at, last_at, next_not_before}` (+`_unix`), null when
 //! never escalated).
@@ -14,11 +15,11 @@ use crate::cli::StatusArgs;
 use crate::history::History;
 use crate::metrics::{self, View};
 use crate::policy::{self, Policy, Verdict};
-use crate::render;
 use crate::render::TOOL;
-use crate::severity;
+use crate::{recover, render, severity};
 use selfheal_core::clock::{Stamp, rfc3339};
 use selfheal_core::duration::human;
+use selfheal_core::procstat::PROC_ROOT;
 use selfheal_core::state::StateStore;
 use selfheal_core::{Check, Outcome, Report, Status};
 use std::fmt::Write as _;
@@ -86,7 +87,8 @@ fn unknown_name(store: &StateStore, name: &str) -> String {
 fn check(view: &View, now: &Stamp) -> Check {
     let d = &view.judgement;
     let left = view.policy.max.saturating_sub(d.in_window);
-    let (status, note) = severity::of(view.history, d, &view.policy, now);
+    let orphaned = orphaned(view.history, now);
+    let (status, note) = severity::of(view.history, d, &view.policy, (now, orphaned));
     let mut text = format!(
         "{}/{} restarts in {} used, {left} left, next allowed {}{note}",
         d.in_window,
@@ -122,7 +124,8 @@ fn detail(view: &View, now: &Stamp) -> serde_json::Value {
         "exhausted": d.verdict == Verdict::Budget,
         "next_allowed": rfc3339(next),
         "next_allowed_unix": next,
-        "in_progress": view.history.pending.is_some(),
+        "in_progress": view.history.pending.is_some() && orphaned(view.history, now).is_none(),
+        "orphaned": orphaned(view.history, now).is_some(),
         "last_outcome": view.history.last_outcome,
         "escalation": escalation(view.history),
     })
@@ -142,6 +145,12 @@ fn escalation(history: &History) -> serde_json::Value {
         "next_not_before": next.map(rfc3339),
         "next_not_before_unix": next,
     })
+}
+
+/// How long ago the pending attempt began, if its guard died.
+fn orphaned(state: &History, now: &Stamp) -> Option<std::time::Duration> {
+    let pending = state.pending.as_ref()?;
+    recover::orphaned(pending, now, std::path::Path::new(PROC_ROOT))
 }
 
 fn summary(report: &Report, names: usize, store: &StateStore) -> String {

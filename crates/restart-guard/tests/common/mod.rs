@@ -70,10 +70,31 @@ pub fn state_path(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join("restart-guard").join(format!("{name}.json"))
 }
 
+/// Whether the tests run as root (who may switch user, mount, mknod).
 pub fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the effective user.
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    let out = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// Every entry under `dir`, recursively, as sorted relative paths (empty
+/// when it does not exist): what a run left behind.
+pub fn tree(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(at) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&at) else {
+            continue;
+        };
+        for entry in entries.map(Result::unwrap) {
+            let path = entry.path();
+            found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if entry.file_type().unwrap().is_dir() {
+                todo.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// restart-guard as an unprivileged user, without HOME or XDG_STATE_HOME
