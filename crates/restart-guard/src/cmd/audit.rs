@@ -46,10 +46,14 @@ pub fn run(args: &AuditArgs) -> Outcome {
         }),
         AuditFormat::Table => table(&found, &log),
     };
-    match scanned {
+    let mut outcome = match scanned {
         Ok(scan) => with_skipped(Outcome::new(0, out), scan, &log),
-        Err(err) => TOOL.usage_error(err),
+        Err(err) => return TOOL.usage_error(err),
+    };
+    if let Some(note) = TOOL.unseen_system_state(&args.files.state) {
+        let _ = writeln!(outcome.stderr, "restart-guard: warning: {note}");
     }
+    outcome
 }
 
 /// One row per decision, columns aligned; the reason, often long, last.

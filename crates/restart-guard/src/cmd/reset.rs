@@ -40,6 +40,9 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
             store.dir().display(),
             render::known_names(&store)
         );
+        if let Some(note) = TOOL.unseen_system_state(&args.files.state) {
+            report.warn(note);
+        }
         return Ok(report);
     }
     let lock = match store.lock(&args.name, LockWait::Upto(args.wait)) {
