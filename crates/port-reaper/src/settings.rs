@@ -64,6 +64,12 @@ impl Settings {
                 "--only-exe {exe:?} must be an absolute path, as /proc/PID/exe shows"
             ));
         }
+        // Listing needs no state: it works for a user with no home too.
+        let state_dir = match cli.state.dir() {
+            Ok(dir) => dir,
+            Err(_) if cli.list => PathBuf::new(),
+            Err(err) => return Err(err.to_string()),
+        };
         Ok(Settings {
             query: Query {
                 target,
@@ -88,9 +94,9 @@ impl Settings {
             audit_path: cli
                 .audit_log
                 .clone()
-                .unwrap_or_else(|| cli.state.dir().join(audit::DEFAULT_FILE)),
-            state_dir: cli.audit_log.is_none().then(|| cli.state.dir()),
-            lock_dir: crate::TOOL.state_dir(&cli.state),
+                .unwrap_or_else(|| state_dir.join(audit::DEFAULT_FILE)),
+            lock_dir: state_dir.join(crate::TOOL.name),
+            state_dir: cli.audit_log.is_none().then_some(state_dir),
             proc_root: PathBuf::from(PROC_ROOT),
             passwd,
         })

@@ -39,6 +39,9 @@ pub enum Decision {
     /// found it runnable (it was removed or changed since): nothing ran,
     /// and the attempt is not counted against the budget.
     NotRun,
+    /// An escalation was resolved by a verified restart or a `reset`
+    /// (--on-recovered called, if given).
+    Recovered,
 }
 
 impl Decision {
@@ -56,10 +59,24 @@ impl Decision {
             Decision::Reset => "reset",
             Decision::Interrupted => "interrupted",
             Decision::NotRun => "not-run",
+            Decision::Recovered => "recovered",
         }
     }
 
-    pub const ALL: [Decision; 11] = [
+    /// Whether CMD was (or may have been) started for this decision.
+    #[must_use]
+    pub fn is_attempt(self) -> bool {
+        matches!(
+            self,
+            Decision::Restarted
+                | Decision::Failed
+                | Decision::Verified
+                | Decision::VerifyFailed
+                | Decision::Interrupted
+        )
+    }
+
+    pub const ALL: [Decision; 12] = [
         Decision::Restarted,
         Decision::HeldCooldown,
         Decision::HeldBudget,
@@ -71,6 +88,7 @@ impl Decision {
         Decision::Reset,
         Decision::Interrupted,
         Decision::NotRun,
+        Decision::Recovered,
     ];
 }
 
@@ -163,14 +181,7 @@ impl Record {
     /// Whether CMD was (or may have been) started for this decision.
     #[must_use]
     pub fn is_attempt(&self) -> bool {
-        matches!(
-            self.decision,
-            Decision::Restarted
-                | Decision::Failed
-                | Decision::Verified
-                | Decision::VerifyFailed
-                | Decision::Interrupted
-        )
+        self.decision.is_attempt()
     }
 }
 

@@ -32,6 +32,19 @@ pub struct History {
     /// When the notifier was last called in the current exhaustion.
     #[serde(default)]
     pub escalated_at: Option<Stamp>,
+    /// When the escalation not yet resolved (by a verified restart or a
+    /// reset) began; see `escalation`.
+    #[serde(default)]
+    pub open_escalation: Option<Stamp>,
+    /// When the notifier was last called, ever.
+    #[serde(default)]
+    pub last_escalation: Option<Stamp>,
+    /// `--escalate-every` of the last escalation, to say when the next may come.
+    #[serde(default)]
+    pub escalate_every_seconds: Option<f64>,
+    /// The last restart the budget refused (`held-budget`).
+    #[serde(default)]
+    pub last_refused: Option<Stamp>,
     /// The last completed outcome (restarted, failed, verified, ...).
     #[serde(default)]
     pub last_outcome: Option<LastOutcome>,

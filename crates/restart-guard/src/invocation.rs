@@ -31,7 +31,7 @@ impl<'a> Invocation<'a> {
         selfheal_core::state::validate_name(name).map_err(anyhow::Error::msg)?;
         let policy = args.policy.policy().map_err(anyhow::Error::msg)?;
         crate::preflight::check(args)?;
-        let store = if args.dry_run && !args.files.state_dir().exists() {
+        let store = if args.dry_run && !args.files.state_dir()?.exists() {
             None
         } else {
             Some(args.files.state_store()?)
@@ -41,7 +41,7 @@ impl<'a> Invocation<'a> {
             name,
             policy,
             store,
-            audit: args.files.audit_log(),
+            audit: args.files.audit_log()?,
         })
     }
 
@@ -58,7 +58,7 @@ impl<'a> Invocation<'a> {
     /// exist, the audit log appendable.
     pub fn check_files(&self) -> anyhow::Result<()> {
         let Some(store) = &self.store else {
-            let dir = self.args.files.state_dir();
+            let dir = self.args.files.state_dir()?;
             let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(&dir);
             check_dir_writable(existing)?;
             return match self.audit.check_writable() {

@@ -17,6 +17,7 @@
 pub mod audit;
 pub mod cli;
 pub mod cmd;
+pub mod escalation;
 pub mod exec;
 pub mod history;
 pub mod intent;
@@ -27,6 +28,7 @@ pub mod policy;
 pub mod preflight;
 pub mod recover;
 pub mod render;
+pub mod severity;
 
 pub use cli::Cli;
 pub use render::TOOL;
@@ -36,6 +38,9 @@ use selfheal_core::Outcome;
 /// Runs one invocation; only `main` turns the outcome into an exit.
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
+    if let Err(problem) = cli.check() {
+        return TOOL.usage_error(problem);
+    }
     match &cli.command {
         None => cmd::guard::run(&cli.guard),
         Some(cli::Command::Status(args)) => cmd::status::run(args),

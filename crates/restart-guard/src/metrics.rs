@@ -1,7 +1,8 @@
 //! Prometheus metrics for one or more names, all labelled `name`.
 //!
-//! `decisions_total` counts decisions taken under the lock (held-lock runs
-//! cannot update state; they appear in the audit log only).
+//! `decisions_total` counts decisions taken under the lock; `held-lock`
+//! runs cannot update state (they appear in the audit log only), so that
+//! series, which could never move, is not exported.
 
 use crate::audit::Decision;
 use crate::history::History;
@@ -67,11 +68,18 @@ pub fn families(views: &[View], now: &Stamp) -> Vec<MetricFamily> {
         Unit::Seconds,
         "Unix time of the last restart attempt.",
     );
-    let mut totals = MetricFamily::new(
-        "selfheal_restart_guard_decisions_total",
-        MetricKind::Counter,
-        Unit::Count,
-        "Decisions made, by kind (restarted, held-budget, escalated, ...).",
+    let mut escalated = gauge(
+        "last_escalation_timestamp_seconds",
+        Unit::Seconds,
+        "Unix time the --on-exhausted notifier was last called (absent: never).",
+    );
+    let mut totals = counter(
+        "decisions_total",
+        "Decisions made, by kind (restart-guard --help lists each one).",
+    );
+    let mut attempts = counter(
+        "attempts_total",
+        "Restart attempts begun (CMD started), whatever their outcome.",
     );
     for view in views {
         let name = [("name", view.name)];
@@ -81,13 +89,39 @@ pub fn families(views: &[View], now: &Stamp) -> Vec<MetricFamily> {
         if let Some(at) = &view.history.last_attempt {
             last.push(&name, at.unix);
         }
-        for decision in Decision::ALL {
+        if let Some(at) = &view.history.last_escalation {
+            escalated.push(&name, at.unix);
+        }
+        // held-lock is never counted (see above).
+        for decision in Decision::ALL
+            .into_iter()
+            .filter(|d| *d != Decision::HeldLock)
+        {
             let labels = [("name", view.name), ("decision", decision.as_str())];
             totals.push(&labels, view.history.total(decision) as f64);
         }
+        attempts.push(&name, attempts_of(view.history) as f64);
     }
-    out.extend([last, totals]);
+    out.extend([last, escalated, totals, attempts]);
     out
+}
+
+/// Attempts ever begun: each ends in exactly one attempt decision.
+fn attempts_of(history: &History) -> u64 {
+    Decision::ALL
+        .into_iter()
+        .filter(|d| d.is_attempt())
+        .map(|d| history.total(d))
+        .sum()
+}
+
+fn counter(what: &str, help: &str) -> MetricFamily {
+    MetricFamily::new(
+        &format!("selfheal_restart_guard_{what}"),
+        MetricKind::Counter,
+        Unit::Count,
+        help,
+    )
 }
 
 fn gauge(what: &str, unit: Unit, help: &str) -> MetricFamily {

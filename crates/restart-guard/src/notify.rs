@@ -62,6 +62,7 @@ pub fn env(
         ("SELFHEAL_NEXT_ALLOWED_UNIX", format!("{next_unix:.0}")),
         ("SELFHEAL_LAST_OUTCOME", last),
         ("SELFHEAL_AUDIT", inv.audit.path().display().to_string()),
+        ("SELFHEAL_DEDUP_KEY", crate::escalation::dedup_key(inv.name)),
     ];
     if let Some(decision) = decision {
         vars.push(("SELFHEAL_DECISION", decision.to_owned()));

@@ -91,7 +91,7 @@ impl Policy {
                 ));
             }
         }
-        Ok(Policy {
+        let policy = Policy {
             max: max.max(1),
             per,
             cooldown,
@@ -99,7 +99,39 @@ impl Policy {
             backoff_reset: backoff_reset
                 .or(backoff_max.map(|cap| cap * 2))
                 .unwrap_or(cooldown),
-        })
+        };
+        match policy.unreachable() {
+            Some(why) => Err(why),
+            None => Ok(policy),
+        }
+    }
+
+    /// Why `max` attempts can never fall in one window, if they cannot:
+    /// the shortest the gaps allow from the first to the max-th attempt
+    /// is not shorter than `per`, so the budget never runs out and
+    /// --on-exhausted never fires.
+    fn unreachable(&self) -> Option<String> {
+        let (fit, span) = reach::fitting(self)?;
+        let gaps = match self.backoff_max {
+            None => format!(
+                "{} gap(s) of --cooldown {}",
+                self.max - 1,
+                human(self.cooldown)
+            ),
+            Some(cap) => format!(
+                "gaps from --cooldown {} doubling up to --backoff-max {}",
+                human(self.cooldown),
+                human(cap)
+            ),
+        };
+        Some(format!(
+            "--max {max} can never be reached: attempt {max} comes at least {} after the first \
+             ({gaps}), outside the {} window (--per), so at most {fit} attempt(s) fit in one; \
+             give --max {fit}, a shorter --cooldown, or a longer --per",
+            human(span),
+            human(self.per),
+            max = self.max,
+        ))
     }
 
     /// The policy a name was last judged by, else the default.
@@ -250,6 +282,65 @@ fn budget_wait(in_window: &[&Stamp], now: &Stamp, policy: &Policy) -> Duration {
         .per
         .saturating_sub(now.elapsed_since(leaving))
         .max(Duration::from_millis(1))
+}
+
+/// How many attempts the gaps let into one window.
+mod reach {
+    use super::{Policy, required_gap};
+    use std::time::Duration;
+
+    /// Past this many attempts the search stops and the policy is taken
+    /// as reachable (only a window of over 100 000 cooldowns gets there).
+    const SEARCH: u32 = 100_000;
+
+    /// `(attempts that fit, shortest span to the max-th)` when `max`
+    /// attempts cannot fit in `per`; `None` when they can.
+    ///
+    /// Breadth-first over the streak after each attempt: the next one
+    /// comes at the earliest allowed gap (the streak grows, or starts
+    /// over when that gap is at least --backoff-reset), or after
+    /// --backoff-reset (the streak starts over, gaps shrink). Waiting any
+    /// other time is never quicker.
+    pub fn fitting(policy: &Policy) -> Option<(u32, Duration)> {
+        if policy.cooldown.is_zero() {
+            return None;
+        }
+        // The streak at which the gap stops growing; beyond, all alike.
+        let top = (1..64)
+            .find(|&s| required_gap(s, policy) >= policy.backoff_max.unwrap_or_default())
+            .unwrap_or(64);
+        // Earliest time of the current attempt, by streak (index = streak).
+        let mut earliest: Vec<Option<Duration>> = vec![None; top as usize + 1];
+        earliest[1] = Some(Duration::ZERO);
+        let mut fit = None;
+        let mut soonest = Duration::ZERO;
+        for attempt in 2..=policy.max.min(SEARCH) {
+            let mut next = vec![None; earliest.len()];
+            for (streak, at) in earliest.iter().enumerate() {
+                let Some(at) = *at else { continue };
+                let gap = required_gap(u32::try_from(streak).unwrap_or(64), policy);
+                let grown = if gap >= policy.backoff_reset {
+                    1
+                } else {
+                    (streak + 1).min(top as usize)
+                };
+                keep_min(&mut next[grown], at + gap);
+                keep_min(&mut next[1], at + gap.max(policy.backoff_reset));
+            }
+            earliest = next;
+            soonest = earliest.iter().flatten().min().copied()?;
+            if soonest >= policy.per && fit.is_none() {
+                fit = Some(attempt - 1);
+            }
+        }
+        fit.map(|fit| (fit, soonest))
+    }
+
+    fn keep_min(slot: &mut Option<Duration>, candidate: Duration) {
+        if slot.is_none_or(|d| candidate < d) {
+            *slot = Some(candidate);
+        }
+    }
 }
 
 #[cfg(test)]

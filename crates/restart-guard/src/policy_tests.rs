@@ -235,3 +235,39 @@ fn checked_refuses_what_cannot_work_and_fills_the_reset() {
         s(10)
     );
 }
+
+#[test]
+fn a_budget_the_gaps_can_never_fill_is_refused_with_the_arithmetic() {
+    let s = Duration::from_secs;
+    let err = Policy::checked(3, s(3600), s(7200), None, None).unwrap_err();
+    assert_eq!(
+        err,
+        "--max 3 can never be reached: attempt 3 comes at least 4h after the first \
+         (2 gap(s) of --cooldown 2h), outside the 1h window (--per), so at most 1 \
+         attempt(s) fit in one; give --max 1, a shorter --cooldown, or a longer --per"
+    );
+    // 3 attempts 30m apart span 1h: the first has left the window.
+    let err = Policy::checked(3, s(3600), s(1800), None, None).unwrap_err();
+    assert!(err.contains("at most 2 attempt(s)"), "{err}");
+    assert!(Policy::checked(3, s(3600), s(1799), None, None).is_ok());
+    // Backoff 10, 20, 40, 40 ... s, or 10, 20, then 80 s of quiet to start
+    // over (quicker on average): 100 attempts need at least 3590 s.
+    let err = Policy::checked(100, s(3589), s(10), Some(s(40)), None).unwrap_err();
+    assert!(err.contains("doubling up to --backoff-max 40s"), "{err}");
+    assert!(err.contains("at least 59m50s"), "{err}");
+    assert!(Policy::checked(100, s(3591), s(10), Some(s(40)), None).is_ok());
+    // No cooldown: any --max fits.
+    assert!(Policy::checked(u32::MAX, s(1), Duration::ZERO, None, None).is_ok());
+}
+
+#[test]
+fn starting_the_streak_over_is_the_quicker_way_when_the_reset_is_short() {
+    let s = Duration::from_secs;
+    // Gaps 10, 20, 40 ... but after 15 s of quiet the streak starts over:
+    // 15 s apart, 10 attempts take 9 x 15 - 5 = 130 s, where doubling
+    // would take 10 + 20 + 40 + ... > 5000 s.
+    assert!(Policy::checked(10, s(131), s(10), Some(s(1000)), Some(s(15))).is_ok());
+    let err = Policy::checked(10, s(130), s(10), Some(s(1000)), Some(s(15))).unwrap_err();
+    assert!(err.contains("at least 2m10s"), "{err}");
+    assert!(err.contains("at most 9 attempt(s)"), "{err}");
+}

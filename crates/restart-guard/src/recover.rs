@@ -153,7 +153,13 @@ pub fn from_audit(inv: &Invocation, now: &Stamp) -> anyhow::Result<Option<(Histo
             policy::record_attempt(&mut history, &at, &inv.policy);
             history.escalated_at = None;
         } else if record.decision == Decision::Escalated {
-            history.escalated_at = Some(at);
+            history.escalated_at = Some(at.clone());
+            let every = inv.args.escalation.escalate_every;
+            crate::escalation::opened(&mut history, &at, every);
+        } else if record.decision == Decision::Recovered {
+            history.open_escalation = None;
+        } else if record.decision == Decision::HeldBudget {
+            history.last_refused = Some(at);
         } else if record.decision == Decision::Reset {
             history = History::default();
         }

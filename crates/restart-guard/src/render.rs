@@ -8,7 +8,7 @@ use crate::metrics::{self, View};
 use selfheal_core::clock::Stamp;
 use selfheal_core::duration::human;
 use selfheal_core::harness::Tool;
-use selfheal_core::{Report, Status};
+use selfheal_core::{Check, Report, Status};
 use std::time::Duration;
 
 /// restart-guard's name, label and version, stated once.
@@ -36,7 +36,9 @@ pub fn report() -> Report {
 #[must_use]
 pub fn status_of(decision: Decision) -> Status {
     match decision {
-        Decision::Restarted | Decision::Verified | Decision::Reset => Status::Ok,
+        Decision::Restarted | Decision::Verified | Decision::Reset | Decision::Recovered => {
+            Status::Ok
+        }
         Decision::HeldCooldown | Decision::HeldLock => Status::Warning,
         Decision::HeldBudget
         | Decision::Failed
@@ -56,8 +58,13 @@ pub fn decision_report(
     escalation: Option<String>,
 ) -> Report {
     let mut report = report();
-    report.status = status_of(record.decision);
     report.summary = summary(record, escalation.as_deref());
+    // The one check of a decision: the name, as `status` lists names.
+    report.check(Check::new(
+        &record.name,
+        status_of(record.decision),
+        report.summary.clone(),
+    ));
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(record) {
         report.details = map;
     }
@@ -96,7 +103,7 @@ fn summary(r: &Record, escalation: Option<&str>) -> String {
         }
         Decision::HeldBudget => format!("restart budget of {name} exhausted ({window}, {next})"),
         Decision::HeldLock => format!("held back: another restart of {name} is in progress"),
-        Decision::Escalated | Decision::Reset => {
+        Decision::Escalated | Decision::Reset | Decision::Recovered => {
             format!("{} {name} ({window})", r.decision.as_str())
         }
     };
@@ -177,6 +184,7 @@ mod tests {
                 ("reset", 0),
                 ("interrupted", 2),
                 ("not-run", 3),
+                ("recovered", 0),
             ]
         );
     }

@@ -104,7 +104,7 @@ fn audit_filters_by_name_time_and_decision() {
     exhaust(dir.path(), "other");
     let query = |args: &[&str]| {
         let out = guard(dir.path())
-            .arg("audit")
+            .args(["audit", "--format", "json"])
             .args(args)
             .run()
             .expect_code(0)
@@ -133,6 +133,44 @@ fn audit_filters_by_name_time_and_decision() {
         .args(["audit", "--decision", "bogus"])
         .run()
         .expect_code(3);
+}
+
+#[test]
+fn audit_prints_a_table_for_people_by_default() {
+    let dir = tempdir().unwrap();
+    let log = dir.path().join("restart-guard.audit.jsonl");
+    guard(dir.path())
+        .arg("audit")
+        .run()
+        .expect_code(0)
+        .stdout_has(&format!("no matching audit lines in {}", log.display()));
+    exhaust(dir.path(), "svc");
+    let table = guard(dir.path()).arg("audit").run().expect_code(0).stdout;
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .filter(|c| !c.is_empty())
+                .map(str::trim)
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["TIME", "NAME", "DECISION", "BUDGET", "OUTCOME", "REASON"],
+        "{table}"
+    );
+    assert_eq!(
+        rows[1][1..],
+        ["svc", "restarted", "1/1 in 1h", "exit 0", "probe"],
+        "{table}"
+    );
+    assert_eq!(
+        rows[2][1..],
+        ["svc", "held-budget", "1/1 in 1h", "-", "probe"],
+        "{table}"
+    );
+    assert_eq!(rows.len(), 3, "{table}");
 }
 
 #[test]

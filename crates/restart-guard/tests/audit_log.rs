@@ -93,7 +93,15 @@ fn the_log_rotates_and_history_is_rebuilt_across_rotated_files() {
     run(2);
     assert_eq!(lines(&count), 3, "the rebuilt budget allowed a 4th restart");
     let printed = guard(dir.path())
-        .args(["audit", "--audit-keep", "5", "--name", "svc"])
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--audit-keep",
+            "5",
+            "--name",
+            "svc",
+        ])
         .run()
         .expect_code(0)
         .stdout;
@@ -125,7 +133,16 @@ fn audit_last_reads_a_large_log_in_small_memory() {
     std::fs::write(&log, line.repeat(LINES)).unwrap();
     let size = std::fs::metadata(&log).unwrap().len();
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "peak-kb=%M", common::BIN, "audit", "--last", "2"])
+        .args([
+            "-f",
+            "peak-kb=%M",
+            common::BIN,
+            "audit",
+            "--format",
+            "json",
+            "--last",
+            "2",
+        ])
         .env("SELFHEAL_STATE_DIR", dir.path())
         .output()
         .unwrap();

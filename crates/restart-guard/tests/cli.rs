@@ -32,17 +32,8 @@ fn usage_errors_exit_3_never_2() {
         .run()
         .expect_code(3)
         .stdout_has("invalid name");
-    // Policy values clap accepts but restart-guard refuses, and why.
-    let refused: [(&[&str], &str); 5] = [
-        (
-            &["--cooldown", "5m", "--backoff-max", "1m"],
-            "--backoff-max (1m) must be at least --cooldown (5m)",
-        ),
-        (
-            &["--cooldown", "0s", "--backoff-max", "1m"],
-            "--backoff-max needs a --cooldown above 0s",
-        ),
-        (&["--per", "0s"], "--per must be longer than 0s"),
+    // Checked before anything runs, with the values given.
+    let refused: [(&[&str], &str); 2] = [
         (&["--timeout", "0s"], "--timeout must be longer than 0s"),
         (
             &["--verify", "true", "--verify-timeout", "0s"],
@@ -110,6 +101,11 @@ fn json_output_carries_the_decision_object() {
     assert_eq!(json["details"]["decision"], "restarted");
     assert_eq!(json["details"]["max"], 3);
     assert_eq!(json["details"], audit(dir.path())[0]);
+    // The decision is its one check, so tools that read `checks` see it.
+    assert_eq!(json["checks"][0]["name"], "svc");
+    assert_eq!(json["checks"][0]["status"], "ok");
+    assert_eq!(json["checks"][0]["summary"], json["summary"]);
+    assert_eq!(json["checks"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -242,7 +238,7 @@ fn audit_reader_skips_a_torn_line() {
         .run()
         .expect_code(1);
     let run = guard(dir.path())
-        .arg("audit")
+        .args(["audit", "--format", "json"])
         .run()
         .expect_code(0)
         .stderr_has("skipped 1");
@@ -325,6 +321,9 @@ fn a_far_future_next_allowed_time_is_reported_not_a_crash() {
                 "svc",
                 "--cooldown",
                 "1000000w",
+                // A window the 3 attempts can fit in, or it is refused.
+                "--per",
+                "3000000w",
                 "--format",
                 "json",
             ])

@@ -59,7 +59,7 @@ fn the_window_slides() {
 #[test]
 fn backoff_grows_to_its_cap_and_resets_after_quiet() {
     let dir = tempdir().unwrap();
-    let p = ["--max", "100", "--cooldown", "10s", "--backoff-max", "40s"];
+    let p = ["--max", "10", "--cooldown", "10s", "--backoff-max", "40s"];
     // Gaps 10, 20, 40, 40: each attempt exactly when allowed, and one second
     // before it is held.
     let mut t = 0.0;

@@ -30,17 +30,35 @@ pub struct OutputArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct StateArgs {
     /// Directory for state files [default: $STATE_DIRECTORY, else
-    /// /var/lib/selfheal as root, else $XDG_STATE_HOME/selfheal]
+    /// /var/lib/selfheal as root, else $XDG_STATE_HOME/selfheal, else
+    /// ~/.local/state/selfheal]
     #[arg(long, value_name = "DIR", env = "SELFHEAL_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+
+    /// Root's state directory, looked at (never written) by non-root runs
+    /// to warn that state there is not the state shown (tests point it at
+    /// a temp dir)
+    #[arg(long, hide = true, default_value = crate::state::SYSTEM_DIR, env = "SELFHEAL_SYSTEM_STATE_DIR")]
+    pub system_state_dir: PathBuf,
 }
 
 impl StateArgs {
+    /// `--state-dir DIR`: the default for a run with only that.
     #[must_use]
-    pub fn dir(&self) -> PathBuf {
-        self.state_dir
-            .clone()
-            .unwrap_or_else(crate::state::default_dir)
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        StateArgs {
+            state_dir: Some(dir.into()),
+            system_state_dir: PathBuf::from(crate::state::SYSTEM_DIR),
+        }
+    }
+
+    /// The state directory, or why there is none (a non-root user with no
+    /// home: never root's directory, which it could not write).
+    pub fn dir(&self) -> Result<PathBuf, crate::state::NoStateDir> {
+        match &self.state_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => crate::state::default_dir(&self.system_state_dir),
+        }
     }
 }
 
@@ -106,13 +124,17 @@ impl Outcome {
 /// Parses flags; `--help`/`--version` become an exit-0 outcome, every usage
 /// error an exit-3 outcome with clap's message on stderr. Environment
 /// variables behave as systemd users expect: `Environment=X=` (empty) means
-/// unset, and on/off flags take `1/0/yes/no/true/false/on/off`.
+/// unset, and on/off flags take `1/0/yes/no/true/false/on/off`. Options a
+/// subcommand takes may precede it, and a mistyped subcommand gets a
+/// did-you-mean (see `subcommand`).
 pub fn parse<T: clap::Parser>(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
 ) -> Result<T, Outcome> {
-    let command = with_env_rules(T::command());
+    let mut command = with_env_rules(T::command());
+    let args = args.into_iter().map(Into::into).collect();
+    let args = crate::subcommand::hoist_options(&command, args);
     command
-        .try_get_matches_from(args)
+        .try_get_matches_from_mut(&args)
         .and_then(|mut matches| T::from_arg_matches_mut(&mut matches))
         .map_err(|err| {
             use clap::error::ErrorKind;
@@ -120,9 +142,49 @@ pub fn parse<T: clap::Parser>(
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     Outcome::new(0, err.render().to_string())
                 }
+                ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand => {
+                    match crate::subcommand::stray_word(&command, &args) {
+                        Some(word) => Outcome::usage(not_a_subcommand(&mut command, word)),
+                        None => Outcome::usage(err.render().to_string()),
+                    }
+                }
+                _ if args.len() == 1 && command.has_subcommands() => {
+                    Outcome::usage(subcommand_list(
+                        &mut command,
+                        "error: no arguments: give the options of the usage below, or a subcommand",
+                        "",
+                    ))
+                }
                 _ => Outcome::usage(err.render().to_string()),
             }
         })
+}
+
+/// `error: 'stauts' is not a subcommand` with the closest one.
+fn not_a_subcommand(command: &mut clap::Command, word: &str) -> String {
+    let tip = match crate::subcommand::suggest(command, word) {
+        Some(best) => format!("  tip: did you mean `{best}`?\n"),
+        None => String::new(),
+    };
+    subcommand_list(
+        command,
+        &format!("error: '{word}' is not a subcommand"),
+        &tip,
+    )
+}
+
+/// An error that lists the subcommands and the usage.
+fn subcommand_list(command: &mut clap::Command, error: &str, tip: &str) -> String {
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .filter(|n| *n != "help")
+        .collect();
+    let names = names.join(", ");
+    format!(
+        "{error}\n\n{tip}  the subcommands are: {names}\n\n{}\n\nFor more information, try '--help'.\n",
+        command.render_usage()
+    )
 }
 
 fn with_env_rules(command: clap::Command) -> clap::Command {

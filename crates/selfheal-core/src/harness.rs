@@ -15,7 +15,7 @@
 use crate::Outcome;
 use crate::cli::{OutputArgs, StateArgs};
 use crate::report::{Format, Report};
-use crate::state::StateStore;
+use crate::state::{NoStateDir, StateStore};
 use crate::status::Status;
 use crate::textfile;
 use std::fmt::{Display, Write as _};
@@ -52,14 +52,44 @@ impl Tool {
 
     /// `<state-dir>/<tool>/`: each tool keeps its own folder, so two tools
     /// watching `ollama` never read each other's state.
-    #[must_use]
-    pub fn state_dir(&self, state: &StateArgs) -> PathBuf {
-        state.dir().join(self.name)
+    pub fn state_dir(&self, state: &StateArgs) -> Result<PathBuf, NoStateDir> {
+        Ok(state.dir()?.join(self.name))
     }
 
     /// The state store in [`Tool::state_dir`], created on first use.
     pub fn state_store(&self, state: &StateArgs) -> std::io::Result<StateStore> {
-        StateStore::open(&self.state_dir(state))
+        StateStore::open(&self.state_dir(state)?)
+    }
+
+    /// For a non-root run: a warning when root's state directory holds
+    /// this tool's state that this run does not show (its own directory
+    /// is another), so an empty report is not read as "nothing happened".
+    #[must_use]
+    pub fn unseen_system_state(&self, state: &StateArgs) -> Option<String> {
+        let ours = self.state_dir(state).ok()?;
+        let system = state.system_state_dir.join(self.name);
+        if rustix::process::geteuid().is_root() || ours == system {
+            return None;
+        }
+        let shown = ours.display();
+        let listed = std::fs::read_dir(&system).map(|dir| {
+            dir.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+        });
+        match listed {
+            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
+                "cannot read {} (root's state, if any, is not shown): this run read {shown}; \
+                 run as root to see root's",
+                system.display()
+            )),
+            Ok(true) => Some(format!(
+                "{} holds state too (root's, most likely): this run read {shown}; \
+                 give --state-dir {} to read that",
+                system.display(),
+                state.system_state_dir.display()
+            )),
+            _ => None,
+        }
     }
 
     /// Bad arguments found after parsing: exit 3, the message on stderr.
@@ -89,8 +119,11 @@ impl Tool {
             let err = anyhow::anyhow!(problem.explain("--textfile", path));
             return self.finish(self.unknown(&err), output);
         }
-        let report = body().unwrap_or_else(|err| self.unknown(&err));
-        self.finish(report, output)
+        match body() {
+            Ok(report) => self.finish(report, output),
+            Err(err) if no_state_dir(&err) => self.usage_error(format!("{err:#}")),
+            Err(err) => self.finish(self.unknown(&err), output),
+        }
     }
 
     /// [`Tool::run`] for a dry run, which writes nothing at all:
@@ -136,6 +169,18 @@ impl Tool {
             stderr,
         }
     }
+}
+
+/// Whether `err` is, or wraps, a missing state directory: the user must
+/// say where state goes, a usage error rather than "could not tell".
+fn no_state_dir(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.is::<NoStateDir>()
+            || e.downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<NoStateDir>())
+                .is_some()
+    })
 }
 
 fn write_textfile(report: &mut Report, path: &Path) {
@@ -308,6 +353,20 @@ mod tests {
     }
 
     #[test]
+    fn no_state_directory_is_a_usage_error_not_unknown() {
+        let outcome = DEMO.run(&output(Format::Text, None), || {
+            let err = std::io::Error::from(NoStateDir);
+            Err(anyhow::Error::from(err).context("cannot open the state"))
+        });
+        assert_eq!((outcome.code, outcome.stdout.as_str()), (3, ""));
+        assert!(
+            outcome.stderr.contains("give --state-dir DIR"),
+            "{}",
+            outcome.stderr
+        );
+    }
+
+    #[test]
     fn usage_errors_exit_3_on_stderr_only() {
         let outcome = DEMO.usage_error("--gpu 9: no such GPU");
         assert_eq!((outcome.code, outcome.stdout.as_str()), (3, ""));
@@ -322,10 +381,8 @@ mod tests {
             ("selfheal-core", env!("CARGO_PKG_VERSION"))
         );
         assert_eq!(
-            DEMO.state_dir(&StateArgs {
-                state_dir: Some("/s".into())
-            }),
-            Path::new("/s/demo-tool")
+            DEMO.state_dir(&StateArgs::at("/s")),
+            Ok(PathBuf::from("/s/demo-tool"))
         );
     }
 }

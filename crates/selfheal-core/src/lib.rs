@@ -24,6 +24,7 @@ pub mod sockdiag;
 pub mod socket;
 pub mod state;
 pub mod status;
+pub mod subcommand;
 pub mod textfile;
 
 #[cfg(test)]

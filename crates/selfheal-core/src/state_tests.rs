@@ -2,31 +2,32 @@ use super::*;
 use std::ffi::OsStr;
 
 #[test]
-fn default_dir_prefers_systemd_then_root_then_xdg() {
-    let d = |s: Option<&str>, root, x: Option<&str>, h: Option<&str>| {
+fn default_dir_prefers_systemd_then_root_then_xdg_then_home() {
+    let system = Path::new("/var/lib/selfheal");
+    let d = |s: Option<&str>, root: bool, x: Option<&str>, h: Option<&str>| {
         default_dir_from(
             s.map(OsStr::new),
-            root,
+            root.then_some(system),
             x.map(OsStr::new),
             h.map(OsStr::new),
         )
     };
     assert_eq!(
         d(Some("/run/a:/run/b"), false, None, None),
-        PathBuf::from("/run/a")
+        Ok(PathBuf::from("/run/a"))
     );
-    assert_eq!(
-        d(None, true, Some("/x"), None),
-        PathBuf::from("/var/lib/selfheal")
-    );
+    assert_eq!(d(None, true, Some("/x"), None), Ok(system.to_path_buf()));
     assert_eq!(
         d(None, false, Some("/x"), Some("/h")),
-        PathBuf::from("/x/selfheal")
+        Ok(PathBuf::from("/x/selfheal"))
     );
     assert_eq!(
-        d(None, false, None, Some("/h")),
-        PathBuf::from("/h/.local/state/selfheal")
+        d(None, false, Some(""), Some("/h")),
+        Ok(PathBuf::from("/h/.local/state/selfheal"))
     );
+    // Never root's directory for a user without a home.
+    assert_eq!(d(None, false, None, None), Err(NoStateDir));
+    assert_eq!(d(None, false, Some(""), Some("")), Err(NoStateDir));
 }
 
 #[test]

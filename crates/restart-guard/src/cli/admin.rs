@@ -1,6 +1,7 @@
 //! The flags of the subcommands that report and administer.
 
 use super::files::FileArgs;
+use super::guard::Argv;
 use crate::audit::Decision;
 use clap::Args;
 use clap::builder::{OsStringValueParser, TypedValueParser as _};
@@ -32,8 +33,23 @@ pub struct AuditArgs {
     /// Only the last N matching lines (memory stays small on any log)
     #[arg(long, value_name = "N")]
     pub last: Option<usize>,
+    /// table (for people) or json (the log's own lines, one object each)
+    #[arg(
+        long,
+        value_enum,
+        default_value = "table",
+        env = "RESTART_GUARD_AUDIT_FORMAT"
+    )]
+    pub format: AuditFormat,
     #[command(flatten)]
     pub files: FileArgs,
+}
+
+/// How `audit` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +63,13 @@ pub struct ResetArgs {
     /// Wait up to this long for a restart in progress
     #[arg(long, default_value = "30s", value_parser = duration::parse)]
     pub wait: Duration,
+    /// When the reset ends an escalation, run this notifier once (as the
+    /// default form's --on-recovered, SELFHEAL_RESOLVED_BY=reset)
+    #[arg(long, value_name = "'CMD ARGS'", value_parser = super::guard::parse_argv, env = "RESTART_GUARD_ON_RECOVERED")]
+    pub on_recovered: Option<Argv>,
+    /// Time limit for --on-recovered
+    #[arg(long, default_value = "30s", value_parser = duration::parse, env = "RESTART_GUARD_NOTIFY_TIMEOUT")]
+    pub notify_timeout: Duration,
     #[command(flatten)]
     pub files: FileArgs,
     #[command(flatten)]
@@ -93,6 +116,24 @@ pub struct LoopsArgs {
     pub state: StateArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+impl LoopsArgs {
+    /// `--warn` must lie below `--max`: WARNING is "more than --warn",
+    /// CRITICAL "more than --max", so a higher --warn is never seen.
+    pub fn check(&self) -> Result<(), String> {
+        match self.warn {
+            Some(warn) if warn >= self.max.count => Err(format!(
+                "--warn {warn} can never show: WARNING needs more than {warn} restarts, but \
+                 more than {} is already CRITICAL (--max {}/{}); give --warn below {}",
+                self.max.count,
+                self.max.count,
+                duration::human(self.max.per),
+                self.max.count
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `50/1h`.

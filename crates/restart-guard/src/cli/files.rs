@@ -5,7 +5,7 @@ use crate::render::TOOL;
 use clap::Args;
 use selfheal_core::audit::{self, AuditLog};
 use selfheal_core::cli::StateArgs;
-use selfheal_core::state::StateStore;
+use selfheal_core::state::{NoStateDir, StateStore};
 use std::path::PathBuf;
 
 /// File name of the audit log inside the state directory.
@@ -33,8 +33,7 @@ pub struct FileArgs {
 
 impl FileArgs {
     /// `<state-dir>/restart-guard`, where `<name>.json` and `<name>.lock` live.
-    #[must_use]
-    pub fn state_dir(&self) -> PathBuf {
+    pub fn state_dir(&self) -> Result<PathBuf, NoStateDir> {
         TOOL.state_dir(&self.state)
     }
 
@@ -44,12 +43,11 @@ impl FileArgs {
     }
 
     /// The audit log: `--audit FILE`, else the default file in the state dir.
-    #[must_use]
-    pub fn audit_log(&self) -> AuditLog {
-        let path = self
-            .audit
-            .clone()
-            .unwrap_or_else(|| self.state.dir().join(AUDIT_FILE));
-        AuditLog::new(path).rotate_at(self.audit_max_size, self.audit_keep)
+    pub fn audit_log(&self) -> Result<AuditLog, NoStateDir> {
+        let path = match &self.audit {
+            Some(path) => path.clone(),
+            None => self.state.dir()?.join(AUDIT_FILE),
+        };
+        Ok(AuditLog::new(path).rotate_at(self.audit_max_size, self.audit_keep))
     }
 }

@@ -109,9 +109,18 @@ pub struct EscalationArgs {
     /// comes in the environment: SELFHEAL_NAME, SELFHEAL_DECISION,
     /// SELFHEAL_REASON, SELFHEAL_RESTARTS_IN_WINDOW, SELFHEAL_MAX,
     /// SELFHEAL_WINDOW, SELFHEAL_NEXT_ALLOWED (+_UNIX), SELFHEAL_LAST_OUTCOME,
-    /// SELFHEAL_AUDIT
+    /// SELFHEAL_AUDIT, and SELFHEAL_DEDUP_KEY (host and name: the same for
+    /// every call about this name, for a pager to group by)
     #[arg(long, value_name = "'CMD ARGS'", value_parser = parse_argv, env = "RESTART_GUARD_ON_EXHAUSTED")]
     pub on_exhausted: Option<Argv>,
+
+    /// Run this notifier once when a verified restart (or a `reset`) follows
+    /// an escalation, so a pager can resolve what --on-exhausted opened.
+    /// Environment: SELFHEAL_NAME, SELFHEAL_DECISION=recovered,
+    /// SELFHEAL_RESOLVED_BY (verified or reset), SELFHEAL_REASON,
+    /// SELFHEAL_ESCALATED_AT, SELFHEAL_DEDUP_KEY (as --on-exhausted's), SELFHEAL_AUDIT
+    #[arg(long, value_name = "'CMD ARGS'", value_parser = parse_argv, env = "RESTART_GUARD_ON_RECOVERED")]
+    pub on_recovered: Option<Argv>,
 
     /// Minimum time between notifier calls while still exhausted
     #[arg(long, default_value = "1h", value_parser = duration::parse, env = "RESTART_GUARD_ESCALATE_EVERY")]
@@ -126,7 +135,7 @@ pub struct EscalationArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Argv(pub Vec<String>);
 
-fn parse_argv(text: &str) -> Result<Argv, String> {
+pub fn parse_argv(text: &str) -> Result<Argv, String> {
     match shlex::split(text) {
         Some(words) if !words.is_empty() => Ok(Argv(words)),
         Some(_) => Err("empty command".into()),

@@ -21,6 +21,7 @@
 
 use crate::audit::{Decision, Record};
 use crate::cli::GuardArgs;
+use crate::escalation::{self, Resolution};
 use crate::history::{History, LastOutcome, Pending, PolicySnapshot};
 use crate::intent::{self, Intent};
 use crate::invocation::Invocation;
@@ -115,6 +116,10 @@ fn restart(
     let failed = matches!(attempt.decision, Decision::Failed | Decision::VerifyFailed);
     let escalation = if failed && after.verdict == Verdict::Budget && unrecorded.is_none() {
         escalate(inv, lock, &mut history, (now, &after), attempt.decision)?
+    } else if attempt.decision == Decision::Verified {
+        let window = inv.policy.window(&after, now);
+        let how = Resolution::after_restart(inv);
+        escalation::resolve(&how, lock, &mut history, now, window)?
     } else {
         None
     };
@@ -257,6 +262,9 @@ fn settle(
     record: &Record,
 ) -> anyhow::Result<()> {
     history.count(record.decision);
+    if record.decision == Decision::HeldBudget {
+        history.last_refused = Some(now.clone());
+    }
     if let Some(outcome) = &record.outcome {
         history.last_outcome = Some(LastOutcome {
             decision: record.decision,
@@ -291,6 +299,7 @@ fn escalate(
         return Ok(Some(render::escalated_ago(history, now)));
     }
     history.escalated_at = Some(now.clone());
+    escalation::opened(history, now, inv.args.escalation.escalate_every);
     history.count(Decision::Escalated);
     lock.save(history)?;
     drop(lock);

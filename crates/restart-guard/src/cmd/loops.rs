@@ -123,7 +123,7 @@ fn loops(args: &LoopsArgs) -> anyhow::Result<Report> {
     // escaped), never echoed whole from systemctl's answer.
     selfheal_core::state::validate_name(&args.unit).map_err(|e| anyhow::anyhow!("--unit: {e}"))?;
     let n_restarts = read_counter(args)?;
-    let store = StateStore::open(&TOOL.state_dir(&args.state).join("loops"))?;
+    let store = StateStore::open(&TOOL.state_dir(&args.state)?.join("loops"))?;
     let lock = store.lock(&args.unit, LockWait::Upto(Duration::from_secs(10)))?;
     let mut set_aside = render::report();
     let mut state: LoopState = lock.load()?.or_default_warning(&mut set_aside);

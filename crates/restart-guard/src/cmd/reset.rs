@@ -2,17 +2,25 @@
 //! backoff streak and the escalation clock (counters stay), under the same
 //! lock as restarts, and writes a `reset` audit line.
 
-use crate::audit::{Decision, Record};
+use crate::audit::{Decision, Record, Window};
 use crate::cli::ResetArgs;
-use crate::history::History;
+use crate::escalation::{self, Resolution};
+use crate::history::{History, LastOutcome};
 use crate::intent;
 use crate::policy::{self, Policy};
 use crate::render;
 use crate::render::TOOL;
 use anyhow::Context as _;
+use selfheal_core::audit::AuditLog;
 use selfheal_core::clock::Stamp;
-use selfheal_core::state::{LockError, LockWait};
+use selfheal_core::state::{LockError, LockWait, StateLock};
 use selfheal_core::{Outcome, Report, Status};
+
+/// The window as `history` stands at `now`, for an audit line.
+fn record_window(history: &History, now: &Stamp) -> Window {
+    let policy = Policy::of(history);
+    policy.window(&policy::judge(history, now, &policy), now)
+}
 
 #[must_use]
 pub fn run(args: &ResetArgs) -> Outcome {
@@ -32,6 +40,9 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
             store.dir().display(),
             render::known_names(&store)
         );
+        if let Some(note) = TOOL.unseen_system_state(&args.files.state) {
+            report.warn(note);
+        }
         return Ok(report);
     }
     let lock = match store.lock(&args.name, LockWait::Upto(args.wait)) {
@@ -52,26 +63,69 @@ fn reset(args: &ResetArgs) -> anyhow::Result<Report> {
     // else the last intent record would look like a lost attempt.
     let begun = intent::read(&intent::path(&store, &args.name))?;
     state.seq = state.seq.max(begun.map_or(0, |i| i.seq));
-    let record = record(args, &Stamp::now(), &old, &state);
-    args.files.audit_log().append(&record)?;
+    let now = Stamp::now();
+    let record = record(args, &now, &old, &state);
+    let audit = args.files.audit_log()?;
+    audit.append(&record)?;
     state.count(Decision::Reset);
-    lock.save(&state)
-        .context("audit line written but state not reset")?;
+    state.last_outcome = Some(LastOutcome {
+        decision: Decision::Reset,
+        at: now.clone(),
+        outcome: format!(
+            "{}: {}",
+            record.outcome.as_deref().unwrap_or(""),
+            args.reason
+        ),
+    });
     report.summary = format!(
         "reset {}: cleared {} attempt(s) from the window and the backoff; restarts allowed now",
         args.name,
         old.attempts.len()
     );
+    if let Some(note) = save(args, lock, &mut state, &now, &audit)
+        .context("audit line written but state not reset")?
+    {
+        report.summary = format!("{}; {note}", report.summary);
+    }
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&record) {
         report.details = map;
     }
     Ok(report)
 }
 
-/// The state after a reset: history gone; counters, last outcome and a dead
-/// run's pending attempt (whose audit line the next run still owes) kept.
+/// Saves the reset state; when it ends an escalation, through
+/// `escalation::resolve`, which also calls --on-recovered.
+fn save(
+    args: &ResetArgs,
+    lock: StateLock,
+    state: &mut History,
+    now: &Stamp,
+    audit: &AuditLog,
+) -> anyhow::Result<Option<String>> {
+    if state.open_escalation.is_none() {
+        lock.save(state)?;
+        return Ok(None);
+    }
+    let how = Resolution {
+        name: &args.name,
+        by: Decision::Reset,
+        reason: &args.reason,
+        notifier: args.on_recovered.as_ref(),
+        timeout: args.notify_timeout,
+        audit,
+    };
+    let window = record_window(state, now);
+    escalation::resolve(&how, lock, state, now, window)
+}
+
+/// The state after a reset: history gone; counters, the escalation (which
+/// the reset then resolves) and a dead run's pending attempt (whose audit
+/// line the next run still owes) kept.
 fn cleared(old: &History) -> History {
     History {
+        open_escalation: old.open_escalation.clone(),
+        last_escalation: old.last_escalation.clone(),
+        escalate_every_seconds: old.escalate_every_seconds,
         pending: old.pending.clone(),
         seq: old.seq,
         totals: old.totals.clone(),
@@ -84,14 +138,7 @@ fn cleared(old: &History) -> History {
 /// The `reset` line, with the window as the reset leaves it (empty,
 /// restarts allowed now).
 fn record(args: &ResetArgs, now: &Stamp, old: &History, new: &History) -> Record {
-    let policy = Policy::of(new);
-    let judgement = policy::judge(new, now, &policy);
-    let mut record = Record::new(
-        &args.name,
-        Decision::Reset,
-        now,
-        policy.window(&judgement, now),
-    );
+    let mut record = Record::new(&args.name, Decision::Reset, now, record_window(new, now));
     record.reason.clone_from(&args.reason);
     record.outcome = Some(format!("cleared {} attempt(s)", old.attempts.len()));
     record

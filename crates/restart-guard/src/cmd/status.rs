@@ -5,20 +5,19 @@
 //! JSON `details.names.<name>`: `restarts_in_window`, `max`, `remaining`,
 //! `window_seconds`, `exhausted`, `next_allowed` (+`_unix`), `in_progress`,
 //! `orphaned` (an attempt whose guard died before recording its outcome),
-//! `last_outcome` (`{decision, at, outcome}` or null).
+//! `last_outcome` (`{decision, at, outcome}` or null), `escalation`
+//! (`{open, opened_at, last_at, next_not_before}` (+`_unix`), null when
+//! never escalated).
 //!
-//! Status: CRITICAL when a budget is exhausted, WARNING when the last
-//! attempt failed, is still running or was orphaned, else OK; UNKNOWN
-//! when state is unreadable.
+//! Status per name: see `severity`; UNKNOWN when state is unreadable.
 
-use crate::audit::Decision;
 use crate::cli::StatusArgs;
 use crate::history::History;
 use crate::metrics::{self, View};
 use crate::policy::{self, Policy, Verdict};
 use crate::render::TOOL;
-use crate::{recover, render};
-use selfheal_core::clock::Stamp;
+use crate::{recover, render, severity};
+use selfheal_core::clock::{Stamp, rfc3339};
 use selfheal_core::duration::human;
 use selfheal_core::procstat::PROC_ROOT;
 use selfheal_core::state::StateStore;
@@ -61,13 +60,16 @@ fn status(args: &StatusArgs) -> anyhow::Result<Report> {
         details.insert(view.name.to_owned(), detail(view, &now));
     }
     report.details.insert("names".into(), details.into());
-    report.summary = summary(&report, views.len());
+    report.summary = summary(&report, views.len(), &store);
     if let (Some(name), [(_, state)]) = (&args.name, states.as_slice())
         && *state == History::default()
     {
         report.summary = unknown_name(&store, name);
     }
     report.metrics = metrics::families(&views, &now);
+    if let Some(note) = TOOL.unseen_system_state(&args.files.state) {
+        report.warn(note);
+    }
     Ok(report)
 }
 
@@ -85,7 +87,8 @@ fn unknown_name(store: &StateStore, name: &str) -> String {
 fn check(view: &View, now: &Stamp) -> Check {
     let d = &view.judgement;
     let left = view.policy.max.saturating_sub(d.in_window);
-    let (status, note) = status_of(view.history, d.verdict, now);
+    let orphaned = orphaned(view.history, now);
+    let (status, note) = severity::of(view.history, d, &view.policy, (now, orphaned));
     let mut text = format!(
         "{}/{} restarts in {} used, {left} left, next allowed {}{note}",
         d.in_window,
@@ -96,6 +99,15 @@ fn check(view: &View, now: &Stamp) -> Check {
     if let Some(o) = &view.history.last_outcome {
         let (what, at) = (o.decision.as_str(), o.at.rfc3339());
         let _ = write!(text, "; last {what} at {at}: {}", o.outcome);
+    }
+    if let Some(at) = &view.history.last_escalation {
+        let _ = write!(text, "; last escalated at {}", at.rfc3339());
+        match severity::next_escalation(view.history) {
+            Some(next) => {
+                let _ = write!(text, ", again from {} if still exhausted", rfc3339(next));
+            }
+            None => text.push_str(", resolved"),
+        }
     }
     Check::new(view.name, status, text)
 }
@@ -110,11 +122,28 @@ fn detail(view: &View, now: &Stamp) -> serde_json::Value {
         "remaining": view.policy.max.saturating_sub(d.in_window),
         "window_seconds": view.policy.per.as_secs_f64(),
         "exhausted": d.verdict == Verdict::Budget,
-        "next_allowed": selfheal_core::clock::rfc3339(next),
+        "next_allowed": rfc3339(next),
         "next_allowed_unix": next,
         "in_progress": view.history.pending.is_some() && orphaned(view.history, now).is_none(),
         "orphaned": orphaned(view.history, now).is_some(),
         "last_outcome": view.history.last_outcome,
+        "escalation": escalation(view.history),
+    })
+}
+
+/// Whether and when the name last escalated, and when it may again.
+fn escalation(history: &History) -> serde_json::Value {
+    let Some(last) = &history.last_escalation else {
+        return serde_json::Value::Null;
+    };
+    let next = severity::next_escalation(history);
+    serde_json::json!({
+        "open": history.open_escalation.is_some(),
+        "opened_at": history.open_escalation.as_ref().map(Stamp::rfc3339),
+        "last_at": last.rfc3339(),
+        "last_at_unix": last.unix,
+        "next_not_before": next.map(rfc3339),
+        "next_not_before_unix": next,
     })
 }
 
@@ -124,34 +153,9 @@ fn orphaned(state: &History, now: &Stamp) -> Option<std::time::Duration> {
     recover::orphaned(pending, now, std::path::Path::new(PROC_ROOT))
 }
 
-/// CRITICAL when exhausted; WARNING while a restart runs, after a failed
-/// one, or when its guard died mid-attempt (orphaned).
-fn status_of(state: &History, verdict: Verdict, now: &Stamp) -> (Status, String) {
-    let failed = state
-        .last_outcome
-        .as_ref()
-        .is_some_and(|o| matches!(o.decision, Decision::Failed | Decision::VerifyFailed));
-    if verdict == Verdict::Budget {
-        (Status::Critical, ", exhausted".into())
-    } else if let Some(age) = orphaned(state, now) {
-        let pid = state.pending.as_ref().map_or(0, |p| p.pid);
-        let note = format!(
-            ", an attempt begun {} ago is orphaned (restart-guard pid {pid} ended before recording its outcome; the next run for the name records it)",
-            human(age)
-        );
-        (Status::Warning, note)
-    } else if state.pending.is_some() {
-        (Status::Warning, ", a restart is in progress".into())
-    } else if failed {
-        (Status::Warning, String::new())
-    } else {
-        (Status::Ok, String::new())
-    }
-}
-
-fn summary(report: &Report, names: usize) -> String {
+fn summary(report: &Report, names: usize, store: &StateStore) -> String {
     match report.checks.as_slice() {
-        [] => "no restarts recorded yet".into(),
+        [] => format!("no restarts recorded yet in {}", store.dir().display()),
         [one] => format!("{}: {}", one.name, one.summary),
         checks => {
             let bad: Vec<String> = checks

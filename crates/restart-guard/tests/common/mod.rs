@@ -3,8 +3,9 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use selfheal_test_support::{Cmd, clean_command};
+use selfheal_test_support::{Cmd, Run, clean_command, tempdir};
 use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -94,4 +95,27 @@ pub fn tree(dir: &Path) -> Vec<String> {
     }
     found.sort();
     found
+}
+
+/// restart-guard as an unprivileged user, without HOME or XDG_STATE_HOME
+/// unless `env` sets them: as root, through setpriv as nobody; as anyone
+/// else, as that user.
+pub fn as_user(env: &[(&str, &Path)], args: &[&str]) -> Run {
+    let mut cmd = if is_root() {
+        Cmd::new("setpriv").args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+    } else {
+        Cmd::new("setsid").arg("-w")
+    };
+    cmd = cmd.args(["env", "-u", "HOME", "-u", "XDG_STATE_HOME"]);
+    for (key, value) in env {
+        cmd = cmd.arg(format!("{key}={}", value.display()));
+    }
+    cmd.arg(BIN).args(args).run()
+}
+
+/// A temp dir anyone can write.
+pub fn writable_dir() -> selfheal_test_support::TempDir {
+    let dir = tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    dir
 }
