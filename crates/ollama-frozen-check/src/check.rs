@@ -67,6 +67,9 @@ fn gather(
 ) -> Evidence {
     let first_read = Instant::now();
     let mut ev = probe::cheap_layers(s);
+    if let Some(root) = s.proc_root.as_deref().filter(|_| !cli.no_gpu) {
+        crate::gpu::corroborate(&mut ev, &cli.nvml_lib, root, s.deadline);
+    }
     if let Some(source) = cli.log_source() {
         let logs_started = Instant::now();
         match logs::tail(
@@ -174,6 +177,9 @@ fn signals(ev: &Evidence) -> Signals {
             out.loading.insert(r.pid, (p * 1000.0) as u64);
         }
     }
+    if let Some(gpu) = &ev.gpu {
+        out.gpu_util = gpu.runner_utilization();
+    }
     out
 }
 
@@ -230,7 +236,13 @@ fn decide(cli: &Cli, ev: &Evidence, hist: &mut History, now: &Stamp) -> Finding 
     {
         hist.unit = Some(unit);
     }
-    hist.gpu_seen |= ev.models().iter().any(|m| m.size_vram > 0);
+    hist.gpu_seen |= ev.models().iter().any(|m| m.size_vram > 0)
+        || ev.runners.iter().any(|r| {
+            ev.gpu
+                .as_ref()
+                .and_then(|g| g.vram_of(r.pid))
+                .is_some_and(|b| b > 0)
+        });
     let limits = Limits {
         freeze_after: cli.freeze_after,
         startup_grace: cli.startup_grace,

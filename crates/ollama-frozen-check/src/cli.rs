@@ -117,6 +117,16 @@ pub struct Cli {
     #[arg(long, value_name = "MODEL")]
     pub load_probe: Option<String>,
 
+    /// The NVIDIA management library to read runner VRAM and GPU
+    /// utilisation from; without it (no NVIDIA driver) the check goes on
+    /// without GPU evidence
+    #[arg(long, value_name = "PATH", default_value = gpu_probe::DEFAULT_NVML_LIB, env = "OLLAMA_FROZEN_CHECK_NVML_LIB")]
+    pub nvml_lib: std::ffi::OsString,
+
+    /// Do not read the GPUs at all
+    #[arg(long, env = "OLLAMA_FROZEN_CHECK_NO_GPU")]
+    pub no_gpu: bool,
+
     /// Where /proc is (for tests)
     #[arg(long, default_value = "/proc", value_name = "DIR", hide = true)]
     pub proc_root: PathBuf,
@@ -147,6 +157,34 @@ impl Cli {
         match &self.url {
             Some(t) => Ok(t.clone()),
             None => target::from_ollama_host(std::env::var("OLLAMA_HOST").ok().as_deref()),
+        }
+    }
+
+    /// `--nvml-lib` names a library: a bare name the loader searches for,
+    /// or a path that is not a FIFO, device or directory (opening a FIFO
+    /// would block the run; a user's typo must not pass as "no GPU").
+    pub fn check_nvml_lib(&self) -> Result<(), String> {
+        let lib = std::path::Path::new(&self.nvml_lib);
+        if self.nvml_lib.is_empty() {
+            return Err("--nvml-lib is empty: give the NVML library's name or path \
+                        (default libnvidia-ml.so.1), or pass --no-gpu"
+                .to_owned());
+        }
+        if self.no_gpu || !self.nvml_lib.as_encoded_bytes().contains(&b'/') {
+            return Ok(());
+        }
+        match std::fs::metadata(lib) {
+            Ok(meta) if !meta.is_file() => Err(format!(
+                "--nvml-lib {}: not a regular file; give the path of libnvidia-ml.so.1, \
+                 or pass --no-gpu",
+                lib.display()
+            )),
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!(
+                "--nvml-lib {}: {e}; give the path of libnvidia-ml.so.1, or leave the \
+                 flag out to use the driver's own (none: no GPU evidence)",
+                lib.display()
+            )),
         }
     }
 

@@ -209,26 +209,8 @@ fn orphan_finding(pid: u32, blob: &str, why: &str) -> Finding {
 #[must_use]
 pub fn healthy(cx: &Context) -> Finding {
     let ev = cx.ev;
-    let on_cpu: Vec<&Loaded> = ev
-        .models()
-        .iter()
-        .filter(|m| m.size > 0 && m.size_vram == 0)
-        .collect();
-    if let Some(m) = on_cpu.first()
-        && (cx.gpu_seen || cx.limits.expect_gpu)
-    {
-        return finding(
-            Verdict::CpuFallback,
-            format!(
-                "{} runs 100% on CPU (size_vram 0) although a GPU was in use: the GPU is lost to Ollama",
-                m.name
-            ),
-            Remedy::new(
-                RemedyKind::ReloadGpuDriverOrReboot,
-                "reload the driver (rmmod nvidia_uvm; modprobe nvidia_uvm), restart the server, and reboot if size_vram stays 0",
-            ),
-            false,
-        );
+    if let Some(fallback) = crate::judge_gpu::cpu_fallback(cx) {
+        return fallback;
     }
     if let Some(p) = ev
         .e2e

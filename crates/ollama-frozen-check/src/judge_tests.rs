@@ -80,6 +80,7 @@ fn healthy_ev(models: Vec<Loaded>, runners: Vec<RunnerCheck>) -> Evidence {
         load_probe: None,
         hops: Vec::new(),
         log_signs: Vec::new(),
+        gpu: None,
         durations: std::collections::BTreeMap::new(),
     }
 }

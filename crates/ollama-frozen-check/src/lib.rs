@@ -5,8 +5,9 @@
 //! `GET /api/version`, `GET /api/ps`, each runner's `GET /health` and
 //! `GET /slots`, and a one-token `POST /api/generate` (or `/api/embed`) on
 //! models already loaded, sent with their remaining keep-alive so probing
-//! never moves an expiry. Optional: the server's journal or log file, and
-//! a load probe. History (progress signals, the freeze clock) lives in the
+//! never moves an expiry. Optional: the server's journal or log file, a
+//! load probe, and NVML (through gpu-probe) for the VRAM each runner holds
+//! and its GPU's utilisation. History (progress signals, the freeze clock) lives in the
 //! state directory under `ollama-frozen-check/<name>.json`.
 
 pub mod api;
@@ -14,10 +15,12 @@ pub mod check;
 pub mod cli;
 pub mod evidence;
 pub mod finding;
+pub mod gpu;
 pub mod history;
 pub mod http;
 pub mod judge;
 pub mod judge_e2e;
+pub mod judge_gpu;
 pub mod logs;
 pub mod probe;
 pub mod procs;
@@ -33,7 +36,7 @@ pub const TOOL: Tool = selfheal_core::tool!("OLLAMA");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    if let Err(why) = cli.target() {
+    if let Err(why) = cli.target().and_then(|_| cli.check_nvml_lib()) {
         return TOOL.usage_error(why);
     }
     TOOL.run(&cli.output, || check::run(cli))

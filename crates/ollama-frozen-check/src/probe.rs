@@ -104,6 +104,7 @@ pub fn cheap_layers(s: &Settings) -> Evidence {
         load_probe: None,
         hops,
         log_signs: Vec::new(),
+        gpu: None,
         durations,
     }
 }

@@ -1,12 +1,14 @@
 //! Helpers for tests that spawn the real binaries: a command runner whose
 //! failed assertions print the command, status, stdout and stderr; a child
 //! guard that kills on `Drop`; the path of a workspace binary; a scripted
-//! loopback HTTP server and a throwaway PostgreSQL cluster, both stopped on `Drop`.
+//! loopback HTTP server and a throwaway PostgreSQL cluster, both stopped on `Drop`;
+//! the fake NVML library for tests without a GPU.
 
 // Assertions return the run for chaining; dropping it after the last one is normal.
 #![allow(clippy::must_use_candidate, clippy::return_self_not_must_use)]
 
 pub mod contract;
+pub mod fake_nvml;
 pub mod http;
 pub mod node_exporter;
 pub mod ollama_sim;
