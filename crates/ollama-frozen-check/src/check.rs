@@ -39,11 +39,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<Report> {
     let settings = Settings {
         proc_root: target.is_loopback().then(|| cli.proc_root.clone()),
         target,
-        hops: cli.hop.clone(),
+        hops: cli.hops().map_err(|e| anyhow!(e))?,
         deadline: started + cli.timeout,
     };
     let ev = gather(cli, &settings, &mut hist, &now, &mut report);
     let finding = decide(cli, &ev, &mut hist, &now);
+    crate::stop::begin_writing()?;
     lock.save(&hist).context("saving the history")?;
     Ok(render::report(
         report,
@@ -68,7 +69,7 @@ fn gather(
     let first_read = Instant::now();
     let mut ev = probe::cheap_layers(s);
     if let Some(root) = s.proc_root.as_deref().filter(|_| !cli.no_gpu) {
-        crate::gpu::corroborate(&mut ev, &cli.nvml_lib, root, s.deadline);
+        probe::gpu_layer(&mut ev, &cli.nvml_lib, root, s.deadline);
     }
     if let Some(source) = cli.log_source() {
         let logs_started = Instant::now();
@@ -91,7 +92,7 @@ fn gather(
     } else if loading {
         ev.e2e_skipped = Some("end-to-end deferred: a runner is loading".into());
     } else if due || wrong.is_some() {
-        probe::e2e_all(s, &mut ev, &mut hist.embedding_models);
+        crate::probe_e2e::e2e_all(s, &mut ev, &mut hist.embedding_models);
         hist.last_e2e = Some(now.clone());
     } else {
         ev.e2e_skipped = Some(format!(
@@ -104,7 +105,7 @@ fn gather(
         && !ev.models().iter().any(|m| &m.name == model)
         && History::due(hist.last_load_probe.as_ref(), now, cli.e2e_every)
     {
-        ev.load_probe = Some(probe::load_probe(s, model));
+        ev.load_probe = Some(crate::probe_e2e::load_probe(s, model));
         hist.last_load_probe = Some(now.clone());
     }
     let unsure = ev.e2e.iter().any(|p| p.end != E2eEnd::Ok)

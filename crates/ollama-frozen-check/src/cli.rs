@@ -1,6 +1,6 @@
 //! Flags, each also settable from the environment (`Environment=` in a unit).
 
-use crate::target::{self, Target};
+use crate::target::{self, Given, Target};
 use clap::Parser;
 use selfheal_core::cli::{OutputArgs, StateArgs};
 use selfheal_core::duration;
@@ -60,13 +60,13 @@ Examples:
 pub struct Cli {
     /// The server, as http://HOST:PORT [default: from OLLAMA_HOST as Ollama
     /// reads it, else http://127.0.0.1:11434]
-    #[arg(long, value_name = "URL", env = "OLLAMA_FROZEN_CHECK_URL", value_parser = target::parse)]
-    pub url: Option<Target>,
+    #[arg(long, value_name = "URL", env = "OLLAMA_FROZEN_CHECK_URL", value_parser = target::given)]
+    pub url: Option<Given<Target>>,
 
     /// Also check the server through this hop (a proxy), repeatable; the
     /// output says which hop fails
-    #[arg(long, value_name = "NAME=URL", value_parser = target::parse_hop)]
-    pub hop: Vec<(String, Target)>,
+    #[arg(long, value_name = "NAME=URL", value_parser = target::given_hop)]
+    pub hop: Vec<Given<(String, Target)>>,
 
     /// Name the history is kept under [default: HOST-PORT of the URL]
     #[arg(long, env = "OLLAMA_FROZEN_CHECK_NAME")]
@@ -155,8 +155,8 @@ impl Cli {
     /// `--url`, else `OLLAMA_HOST`.
     pub fn target(&self) -> Result<Target, String> {
         match &self.url {
-            Some(t) => Ok(t.clone()),
-            None => target::from_ollama_host(std::env::var("OLLAMA_HOST").ok().as_deref()),
+            Some(Given(t)) => t.clone().map_err(|e| format!("--url: {e}")),
+            None => target::from_ollama_host_os(std::env::var_os("OLLAMA_HOST").as_deref()),
         }
     }
 
@@ -186,6 +186,11 @@ impl Cli {
                 lib.display()
             )),
         }
+    }
+
+    /// Every `--hop`, or the first that is wrong.
+    pub fn hops(&self) -> Result<Vec<(String, Target)>, String> {
+        self.hop.iter().map(|Given(h)| h.clone()).collect()
     }
 
     #[must_use]

@@ -6,14 +6,13 @@
 //! GPU shared with other work cannot attribute: utilisation counts only
 //! on a GPU where every process holding memory is one of the runners.
 
-use crate::evidence::Evidence;
 use gpu_probe::text::bytes;
 use gpu_probe::{NvidiaState, Snapshot, SnapshotOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One GPU as the check uses it.
 #[derive(Debug, Clone, Serialize)]
@@ -62,23 +61,6 @@ pub fn read(lib: &OsStr, proc_root: &Path, runners: &[u32], limit: Duration) -> 
         ..SnapshotOptions::default()
     };
     view(&gpu_probe::snapshot(&options), runners)
-}
-
-/// Adds NVML's view of the runners (layer 0's children and orphans) to
-/// `ev`, within what is left of the run.
-pub fn corroborate(ev: &mut Evidence, lib: &OsStr, proc_root: &Path, deadline: Instant) {
-    let started = Instant::now();
-    let mut pids: Vec<u32> = ev.runners.iter().map(|r| r.pid).collect();
-    if let Some(view) = &ev.processes {
-        pids.extend(view.orphans.iter().map(|r| r.pid));
-    }
-    let left = deadline.saturating_duration_since(started);
-    let limit = left
-        .saturating_sub(Duration::from_secs(2))
-        .clamp(Duration::from_millis(200), Duration::from_secs(5));
-    ev.gpu = Some(read(lib, proc_root, &pids, limit));
-    let secs = (started.elapsed().as_secs_f64() * 1e6).round() / 1e6;
-    ev.durations.insert("gpu", secs);
 }
 
 /// The check's view of a snapshot, pure.

@@ -163,7 +163,9 @@ pub fn side_signs(cx: &Context) -> Option<Finding> {
         .ps
         .as_ref()
         .is_some_and(|p| p.light.answer == crate::evidence::Answer::Ok);
+    // Only a runner known to be this server's (see procs::server_runners).
     if ps_ok
+        && ev.server_pid().is_some()
         && ev.models().is_empty()
         && !ev.runners.iter().any(RunnerCheck::loading)
         && let Some(r) = ev.runners.first()

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod check;
 pub mod cli;
+pub mod credentials;
 pub mod evidence;
 pub mod finding;
 pub mod gpu;
@@ -23,8 +24,10 @@ pub mod judge_e2e;
 pub mod judge_gpu;
 pub mod logs;
 pub mod probe;
+pub mod probe_e2e;
 pub mod procs;
 pub mod render;
+pub mod stop;
 pub mod target;
 pub mod verdict;
 
@@ -36,8 +39,12 @@ pub const TOOL: Tool = selfheal_core::tool!("OLLAMA");
 
 #[must_use]
 pub fn run(cli: &Cli) -> Outcome {
-    if let Err(why) = cli.target().and_then(|_| cli.check_nvml_lib()) {
+    let valid = cli
+        .target()
+        .and_then(|_| cli.hops())
+        .and_then(|_| cli.check_nvml_lib());
+    if let Err(why) = valid {
         return TOOL.usage_error(why);
     }
-    TOOL.run(&cli.output, || check::run(cli))
+    stop::guarded(|| TOOL.run(&cli.output, || check::run(cli)))
 }

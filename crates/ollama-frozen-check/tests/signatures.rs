@@ -217,6 +217,16 @@ fn s16_loads_that_hang_are_seen_by_the_load_probe() {
 }
 
 #[test]
+fn s16_an_embedding_model_as_the_load_probe_still_sees_loads_hang() {
+    let sim = sim(&["--preload", "llama3.2:1b"]);
+    sim.set_fault("loads-hang");
+    let check = Checker::new(&sim.url());
+    let (code, json, run) = check.run(&["--load-probe", "nomic-embed-text", "--timeout", "4s"]);
+    assert_eq!((code, verdict(&json)), (1, "loads-stuck"), "{run}");
+    assert_eq!(json["details"]["layers"]["load_probe"]["end"], "silent");
+}
+
+#[test]
 fn s16_and_s17_log_signs_name_their_signature() {
     let sim = sim(&["--preload", "llama3.2:1b"]);
     let dir = selfheal_test_support::tempdir().unwrap();

@@ -243,3 +243,23 @@ pub fn sim_runner_vram(sim: &OllamaSim) -> Vec<(u32, u64, bool)> {
         })
         .collect()
 }
+
+/// Whether a `*.lock` file in `dir` is flock()ed now (per /proc/locks).
+pub fn held(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+            .any(|e| {
+                let inode = e.metadata().map_or(0, |m| m.ino());
+                let suffix = format!(":{inode}");
+                locks.lines().any(|l| {
+                    l.split_whitespace()
+                        .nth(5)
+                        .is_some_and(|id| id.ends_with(&suffix))
+                })
+            })
+    })
+}
