@@ -17,6 +17,7 @@ pub mod faults;
 pub mod generate;
 pub mod http;
 pub mod keepalive;
+pub mod load;
 pub mod log;
 pub mod models;
 pub mod runner;
