@@ -7,8 +7,9 @@
 mod common;
 
 use common::{Checker, GpuScenario, remedy, sim, sim_runner_vram, verdict};
-use selfheal_test_support::Cmd;
 use selfheal_test_support::fake_nvml::FakeGpu;
+use selfheal_test_support::ollama_sim::OllamaSim;
+use selfheal_test_support::{Cmd, Run};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -16,60 +17,71 @@ fn summary(json: &Value) -> &str {
     json["summary"].as_str().unwrap_or("")
 }
 
-/// The one runner of a simulator started with one preloaded model.
-fn runner(sim: &selfheal_test_support::ollama_sim::OllamaSim) -> (u32, u64) {
-    let runners = sim_runner_vram(sim);
-    assert_eq!(runners.len(), 1, "{runners:?}");
-    (runners[0].0, runners[0].1)
+/// A simulator with one model loaded (plus `args`), the fake GPU that
+/// `gpu` builds from its runner's (pid, VRAM), and a check reading it.
+struct Rig {
+    sim: OllamaSim,
+    gpus: GpuScenario,
+    check: Checker,
+    pid: u32,
+    vram: u64,
 }
+
+fn rig(args: &[&str], gpu: impl Fn(u32, u64) -> FakeGpu) -> Rig {
+    let all: Vec<&str> = ["--preload", "llama3.2:1b"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
+    let sim = sim(&all);
+    let (pid, vram, _) = sim_runner_vram(&sim)[0];
+    let gpus = GpuScenario::new(&[gpu(pid, vram)]);
+    let check = Checker::with_gpu(&sim.url(), &gpus.path());
+    Rig {
+        sim,
+        gpus,
+        check,
+        pid,
+        vram,
+    }
+}
+
+/// One run's (exit code, verdict, remedy) and a piece of its summary.
+fn expect(got: (i32, Value, Run), want: (i32, &str, &str), said: &str) -> Value {
+    let (code, json, run) = got;
+    assert_eq!((code, verdict(&json), remedy(&json)), want, "{run}");
+    assert!(summary(&json).contains(said), "{said:?} not said\n{run}");
+    json
+}
+
+const FALLBACK: (i32, &str, &str) = (2, "cpu-fallback", "reload-gpu-driver-or-reboot");
 
 #[test]
 fn s8_size_vram_0_and_no_runner_vram_on_a_gpu_is_cpu_fallback_at_once() {
-    let sim = sim(&["--preload", "llama3.2:1b"]);
-    sim.set_fault("cpu-fallback");
-    let gpus = GpuScenario::new(&[FakeGpu::new(0)]);
+    let r = rig(&["--fault", "cpu-fallback"], |_, _| FakeGpu::new(0));
     // A fresh history: no GPU was ever seen in use, NVML shows one.
-    let (code, json, run) = Checker::with_gpu(&sim.url(), &gpus.path()).run(&[]);
-    assert_eq!(
-        (code, verdict(&json), remedy(&json)),
-        (2, "cpu-fallback", "reload-gpu-driver-or-reboot"),
-        "{run}"
-    );
-    assert!(summary(&json).contains("no runner holds VRAM"), "{run}");
+    let json = expect(r.check.run(&[]), FALLBACK, "no runner holds VRAM");
     assert_eq!(json["details"]["layers"]["gpu"]["nvidia"]["status"], "ok");
 }
 
 #[test]
 fn size_vram_0_while_the_runner_holds_vram_is_not_a_fallback() {
-    let sim = sim(&["--preload", "llama3.2:1b"]);
-    let (pid, vram) = runner(&sim);
-    let gpus = GpuScenario::new(&[FakeGpu::new(0).process(pid, vram)]);
-    let check = Checker::with_gpu(&sim.url(), &gpus.path());
-    assert_eq!(check.run(&[]).0, 0, "healthy first");
-    sim.set_fault("cpu-fallback");
-    let (code, json, run) = check.run(&[]);
-    assert_eq!((code, verdict(&json)), (0, "ok"), "{run}");
+    let r = rig(&[], |pid, vram| FakeGpu::new(0).process(pid, vram));
+    assert_eq!(r.check.run(&[]).0, 0, "healthy first");
+    r.sim.set_fault("cpu-fallback");
+    expect(r.check.run(&[]), (0, "ok", "none"), "");
 }
 
 #[test]
 fn ps_counting_vram_that_no_runner_holds_is_cpu_fallback() {
-    let sim = sim(&["--preload", "llama3.2:1b"]);
-    let gpus = GpuScenario::new(&[FakeGpu::new(0)]);
-    let (code, json, run) = Checker::with_gpu(&sim.url(), &gpus.path()).run(&[]);
-    assert_eq!(
-        (code, verdict(&json), remedy(&json)),
-        (2, "cpu-fallback", "reload-gpu-driver-or-reboot"),
-        "{run}"
-    );
-    assert!(summary(&json).contains("/api/ps counts"), "{run}");
+    let r = rig(&[], |_, _| FakeGpu::new(0));
+    expect(r.check.run(&[]), FALLBACK, "/api/ps counts");
 }
 
 #[test]
 fn runner_vram_and_gpu_utilisation_are_metrics_promtool_accepts() {
-    let sim = sim(&["--preload", "llama3.2:1b"]);
-    let (pid, vram) = runner(&sim);
-    let gpus = GpuScenario::new(&[FakeGpu::new(37).process(pid, vram)]);
-    let check = Checker::with_gpu(&sim.url(), &gpus.path());
+    let r = rig(&[], |pid, vram| FakeGpu::new(37).process(pid, vram));
+    let (check, pid, vram) = (&r.check, r.pid, r.vram);
     let textfile = check.state.path().join("ollama.prom");
     let textfile_arg = textfile.to_str().unwrap();
     check
@@ -100,38 +112,34 @@ fn runner_vram_and_gpu_utilisation_are_metrics_promtool_accepts() {
 
 #[test]
 fn s10_orphan_runner_is_named_with_the_vram_it_keeps() {
-    let sim = sim(&["--preload", "llama3.2:1b"]);
-    sim.set_fault("orphan-runner");
-    let (pid, vram, orphan) = sim_runner_vram(&sim)[0];
-    assert!(orphan, "the simulator orphaned {pid}");
-    let gpus = GpuScenario::new(&[FakeGpu::new(0).process(pid, vram)]);
-    let (code, json, run) =
-        Checker::with_gpu(&sim.url(), &gpus.path()).run(&["--freeze-after", "0s"]);
-    assert_eq!(
-        (code, verdict(&json), remedy(&json)),
-        (2, "model-wedged", "kill-runner"),
-        "{run}"
-    );
-    assert_eq!(json["details"]["remedy"]["pid"], pid);
+    let r = rig(&["--fault", "orphan-runner"], |pid, vram| {
+        FakeGpu::new(0).process(pid, vram)
+    });
     assert!(
-        summary(&json).contains(&format!("GPU 0 at 0% (P8), runner {pid} holds 1.9GiB")),
-        "{run}"
+        sim_runner_vram(&r.sim)[0].2,
+        "the simulator orphaned {}",
+        r.pid
     );
+    let held = format!("GPU 0 at 0% (P8), runner {} holds 1.9GiB", r.pid);
+    let json = expect(
+        r.check.run(&["--freeze-after", "0s"]),
+        (2, "model-wedged", "kill-runner"),
+        &held,
+    );
+    assert_eq!(json["details"]["remedy"]["pid"], r.pid);
 }
 
 #[test]
 fn s9_slow_gpu_says_slow_with_the_gpu_state() {
-    let sim = sim(&["--preload", "llama3.2:1b", "--fault", "slow"]);
-    let (pid, vram) = runner(&sim);
-    let gpus = GpuScenario::new(&[FakeGpu::new(4).pstate(12).process(pid, vram)]);
-    let check = Checker::with_gpu(&sim.url(), &gpus.path());
-    let (code, json, run) = check.run(&["--slow-after", "500ms", "--timeout", "10s"]);
-    assert_eq!(
-        (code, verdict(&json), remedy(&json)),
+    let r = rig(&["--fault", "slow"], |pid, vram| {
+        FakeGpu::new(4).pstate(12).process(pid, vram)
+    });
+    let args = ["--slow-after", "500ms", "--timeout", "10s"];
+    expect(
+        r.check.run(&args),
         (1, "slow", "report-only"),
-        "{run}"
+        "GPU 0 at 4% (P12)",
     );
-    assert!(summary(&json).contains("GPU 0 at 4% (P12)"), "{run}");
 }
 
 /// S1 shape (generate and `/slots` hang) on a GPU only the runner uses:
@@ -139,28 +147,23 @@ fn s9_slow_gpu_says_slow_with_the_gpu_state() {
 /// flat the freeze is declared, with the GPU's picture in the summary.
 #[test]
 fn gpu_utilisation_moving_under_a_silent_runner_is_busy_until_it_stays_flat() {
-    let sim = sim(&["--preload", "llama3.2:1b"]);
-    let (pid, vram) = runner(&sim);
-    let gpus = GpuScenario::new(&[FakeGpu::new(40).process(pid, vram)]);
-    sim.set_fault("wedged-runner");
-    let check = Checker::with_gpu(&sim.url(), &gpus.path());
+    let r = rig(&["--fault", "wedged-runner"], |pid, vram| {
+        FakeGpu::new(40).process(pid, vram)
+    });
     let args = ["--freeze-after", "2s", "--timeout", "4s"];
-    let (code, first, run) = check.run(&args);
-    assert_eq!((code, verdict(&first)), (1, "model-wedged"), "{run}");
-    gpus.set(&[FakeGpu::new(85).process(pid, vram)]);
-    let (code, moved, run) = check.run(&args);
-    assert_eq!((code, verdict(&moved)), (0, "busy"), "{run}");
-    assert!(summary(&moved).contains("from 40% to 85%"), "{run}");
-    let runs = check.until(&args, Duration::from_secs(40), |code, _| code == 2);
+    expect(r.check.run(&args), (1, "model-wedged", "none"), "");
+    r.gpus.set(&[FakeGpu::new(85).process(r.pid, r.vram)]);
+    expect(r.check.run(&args), (0, "busy", "none"), "from 40% to 85%");
+    let runs = r
+        .check
+        .until(&args, Duration::from_secs(40), |code, _| code == 2);
     let last = &runs.last().unwrap().1;
     assert_eq!(
         (verdict(last), remedy(last)),
         ("model-wedged", "kill-runner")
     );
-    assert!(
-        summary(last).contains(&format!("GPU 0 at 85% (P2), runner {pid} holds")),
-        "{last:#}"
-    );
+    let held = format!("GPU 0 at 85% (P2), runner {} holds", r.pid);
+    assert!(summary(last).contains(&held), "{last:#}");
 }
 
 #[test]

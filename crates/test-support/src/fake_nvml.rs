@@ -26,12 +26,7 @@ pub fn source() -> PathBuf {
 pub fn lib() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test executable lives in target/<profile>/deps")
-            .join("fake-nvml");
+        let dir = crate::profile_dir().join("fake-nvml");
         fs::create_dir_all(&dir).expect("create fake NVML directory");
         let partial = dir.join(format!("libnvidia-ml.so.1.{}", std::process::id()));
         let output = Command::new("cc")

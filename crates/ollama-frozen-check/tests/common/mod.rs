@@ -19,11 +19,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ollama-frozen-check");
 pub fn sim_bin() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .expect("target/<profile>/deps");
+        let profile_dir = selfheal_test_support::profile_dir();
         let mut cargo = Command::new(env!("CARGO"));
         cargo.args([
             "build",
