@@ -189,9 +189,14 @@ fn fifos_and_symlinks_in_the_state_directory_are_refused() {
             }
             let run = check.cmd(&["--timeout", "5s"]).run().expect_code(3);
             assert!(!victim.exists(), "{planted} at {file} followed\n{run}");
+            let said = if planted == "fifo" {
+                "is not a regular file (a FIFO)"
+            } else {
+                "is a symlink"
+            };
             assert!(
-                run.stdout.contains(&file),
-                "the message names the file\n{run}"
+                run.stdout.contains(&file) && run.stdout.contains(said),
+                "the message names the file and what is wrong\n{run}"
             );
         }
     }
