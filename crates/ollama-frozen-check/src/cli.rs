@@ -21,6 +21,8 @@ busy, or fine? It probes in layers, cheapest first, and never acts:
   L4 a one-token generate on each loaded model (at most every --e2e-every,
      or when a cheaper layer looks wrong); never loads a model, never moves
      its expiry (sends the remaining keep-alive), passes only num_ctx
+  GPU NVML, where the NVIDIA library loads: each runner's VRAM and its
+     GPU's utilisation (a CPU fallback, an orphan, work a silent runner does)
 
 It prints one verdict (ok, busy, loading, overloaded, cpu-fallback, slow,
 down, model-wedged, loads-stuck, thrashing, frozen) with its evidence and
