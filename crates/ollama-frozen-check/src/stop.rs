@@ -19,11 +19,13 @@ struct Gate {
     children: u32,
 }
 
-static GATE: Mutex<Gate> = Mutex::new(Gate {
+const OPEN: Gate = Gate {
     stopping: false,
     writing: false,
     children: 0,
-});
+};
+
+static GATE: Mutex<Gate> = Mutex::new(OPEN);
 static CHANGED: Condvar = Condvar::new();
 
 fn gate() -> std::sync::MutexGuard<'static, Gate> {
@@ -65,6 +67,8 @@ impl Drop for ChildSection {
 /// Runs `work` on a worker thread, ending the process by the stop signal
 /// if one arrives before the worker began writing.
 pub fn guarded(work: impl FnOnce() -> Outcome + Send) -> Outcome {
+    // A run in a process that ran one before starts afresh.
+    *gate() = OPEN;
     let Ok(interrupts) = Interrupts::watch() else {
         return work();
     };
