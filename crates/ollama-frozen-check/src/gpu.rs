@@ -117,6 +117,22 @@ impl GpuView {
         })
     }
 
+    /// Why the NVIDIA GPU cannot be used at all, if NVML says so: driver
+    /// library and kernel module mismatched (after an upgrade), NVML hung,
+    /// or a GPU lost. A driver that is simply absent is not "broken".
+    #[must_use]
+    pub fn broken(&self) -> Option<String> {
+        match &self.nvidia {
+            NvidiaState::VersionMismatch { message } | NvidiaState::Hung { message } => {
+                Some(message.clone())
+            }
+            _ => self
+                .gpus
+                .iter()
+                .find_map(|g| Some(format!("GPU {} is lost ({})", g.index, g.lost.as_ref()?))),
+        }
+    }
+
     /// Memory in use on every GPU together (whoever holds it).
     #[must_use]
     pub fn used_bytes(&self) -> u64 {

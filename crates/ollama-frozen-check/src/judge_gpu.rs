@@ -29,8 +29,10 @@ fn runners_vram(cx: &Context) -> Option<u64> {
 }
 
 /// S8. `/api/ps` says a model is on CPU (`size_vram` 0): a fallback when a
-/// GPU was seen in use (or is expected), or when NVML lists a GPU and no
-/// runner holds VRAM on it; not one when the runners do hold VRAM. Or the
+/// GPU was seen in use (or is expected), when NVML lists a GPU and no
+/// runner holds VRAM on it, or when NVML shows the driver broken (library
+/// and module mismatched, a GPU lost, NVML hung); not one when the runners
+/// do hold VRAM. Or the
 /// other way round: `/api/ps` counts VRAM that no runner holds and the
 /// GPUs do not have in use.
 #[must_use]
@@ -46,10 +48,16 @@ pub fn cpu_fallback(cx: &Context) -> Option<Finding> {
                 m.name
             ))),
             Some(_) => None,
-            None => (cx.gpu_seen || cx.limits.expect_gpu).then(|| fallback(format!(
-                "{} runs 100% on CPU (size_vram 0) although a GPU was in use: the GPU is lost to Ollama",
-                m.name
-            ))),
+            None => match cx.ev.gpu.as_ref().and_then(crate::gpu::GpuView::broken) {
+                Some(why) => Some(fallback(format!(
+                    "{} runs 100% on CPU (size_vram 0) and the NVIDIA GPU cannot be used: {why}",
+                    m.name
+                ))),
+                None => (cx.gpu_seen || cx.limits.expect_gpu).then(|| fallback(format!(
+                    "{} runs 100% on CPU (size_vram 0) although a GPU was in use: the GPU is lost to Ollama",
+                    m.name
+                ))),
+            },
         };
     }
     let claimed: u64 = models.iter().map(|m| m.size_vram).sum();

@@ -65,6 +65,22 @@ fn s8_size_vram_0_and_no_runner_vram_on_a_gpu_is_cpu_fallback_at_once() {
 }
 
 #[test]
+fn s8_size_vram_0_with_a_driver_library_mismatch_is_cpu_fallback_at_once() {
+    let r = rig(&["--fault", "cpu-fallback"], |_, _| FakeGpu::new(0));
+    // nvmlInit_v2 returns 18: NVML_ERROR_LIB_RM_VERSION_MISMATCH.
+    r.gpus.set_text("init 18\n");
+    let json = expect(r.check.run(&[]), FALLBACK, "version mismatch");
+    assert_eq!(
+        json["details"]["layers"]["gpu"]["nvidia"]["status"],
+        "version_mismatch"
+    );
+    // Without that evidence (no library at all), a first run cannot tell.
+    r.gpus.set_text("init 9\n");
+    let fresh = Checker::with_gpu(&r.sim.url(), &r.gpus.path());
+    expect(fresh.run(&[]), (0, "ok", "none"), "");
+}
+
+#[test]
 fn size_vram_0_while_the_runner_holds_vram_is_not_a_fallback() {
     let r = rig(&[], |pid, vram| FakeGpu::new(0).process(pid, vram));
     assert_eq!(r.check.run(&[]).0, 0, "healthy first");

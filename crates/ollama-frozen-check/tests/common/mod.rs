@@ -218,8 +218,13 @@ impl GpuScenario {
     }
 
     pub fn set(&self, gpus: &[fake_nvml::FakeGpu]) {
+        self.set_text(&fake_nvml::scenario(gpus));
+    }
+
+    /// A scenario written by hand (an init error, a lost GPU).
+    pub fn set_text(&self, text: &str) {
         let partial = self.dir.path().join("scenario.new");
-        std::fs::write(&partial, fake_nvml::scenario(gpus)).unwrap();
+        std::fs::write(&partial, text).unwrap();
         std::fs::rename(&partial, self.path()).unwrap();
     }
 }
