@@ -40,6 +40,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Report> {
         proc_root: target.is_loopback().then(|| cli.proc_root.clone()),
         target,
         hops: cli.hops().map_err(|e| anyhow!(e))?,
+        nvml_lib: (!cli.no_gpu).then(|| cli.nvml_lib.clone()),
         deadline: started + cli.timeout,
     };
     let ev = gather(cli, &settings, &mut hist, &now, &mut report);
@@ -68,8 +69,11 @@ fn gather(
 ) -> Evidence {
     let first_read = Instant::now();
     let mut ev = probe::cheap_layers(s);
-    if let Some(root) = s.proc_root.as_deref().filter(|_| !cli.no_gpu) {
-        probe::gpu_layer(&mut ev, &cli.nvml_lib, root, s.deadline);
+    let gpu_started = Instant::now();
+    ev.gpu = probe::gpu_read(s, &ev);
+    if ev.gpu.is_some() {
+        let took = gpu_started.elapsed().as_secs_f64();
+        ev.durations.insert("gpu", (took * 1e6).round() / 1e6);
     }
     if let Some(source) = cli.log_source() {
         let logs_started = Instant::now();
@@ -178,7 +182,7 @@ fn signals(ev: &Evidence) -> Signals {
             out.loading.insert(r.pid, (p * 1000.0) as u64);
         }
     }
-    if let Some(gpu) = &ev.gpu {
+    if let Some(gpu) = ev.gpu_after.as_ref().or(ev.gpu.as_ref()) {
         out.gpu_util = gpu.runner_utilization();
     }
     out
@@ -212,6 +216,15 @@ fn progress(ev: &Evidence, now: &Signals, before: &Signals) -> Option<String> {
             r.pid,
             r.decoded_during_run()
         ));
+    }
+    if let (Some(first), Some(last)) = (&ev.gpu, &ev.gpu_after) {
+        let util = |g: &crate::gpu::GpuView| Signals {
+            gpu_util: g.runner_utilization(),
+            ..Signals::default()
+        };
+        if let Some(moved) = util(last).moved_since(&util(first)) {
+            return Some(format!("{moved} during the check"));
+        }
     }
     now.moved_since(before)
 }

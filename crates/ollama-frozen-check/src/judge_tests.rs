@@ -81,6 +81,7 @@ fn healthy_ev(models: Vec<Loaded>, runners: Vec<RunnerCheck>) -> Evidence {
         hops: Vec::new(),
         log_signs: Vec::new(),
         gpu: None,
+        gpu_after: None,
         durations: std::collections::BTreeMap::new(),
     }
 }

@@ -8,7 +8,7 @@ use crate::http::{self, Failure, Timed};
 use crate::procs;
 use crate::target::Target;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Byte caps: light answers, `/api/ps`.
@@ -20,6 +20,8 @@ pub struct Settings {
     pub hops: Vec<(String, Target)>,
     /// `/proc`, or a fixture tree; `None` when the server is not local.
     pub proc_root: Option<PathBuf>,
+    /// The NVML library; `None` with `--no-gpu`.
+    pub nvml_lib: Option<std::ffi::OsString>,
     pub deadline: Instant,
 }
 
@@ -97,24 +99,26 @@ pub fn cheap_layers(s: &Settings) -> Evidence {
         hops,
         log_signs: Vec::new(),
         gpu: None,
+        gpu_after: None,
         durations,
     }
 }
 
-/// Adds NVML's view of the runners (layer 0's children and orphans) to
-/// `ev`, within what is left of the run.
-pub fn gpu_layer(ev: &mut Evidence, lib: &std::ffi::OsStr, proc_root: &Path, deadline: Instant) {
-    let started = Instant::now();
+/// NVML's view of the runners (layer 0's children and orphans), within
+/// what is left of the run; `None` when GPUs are not read (`--no-gpu`, a
+/// server on another host).
+#[must_use]
+pub fn gpu_read(s: &Settings, ev: &Evidence) -> Option<crate::gpu::GpuView> {
+    let (lib, proc_root) = (s.nvml_lib.as_ref()?, s.proc_root.as_ref()?);
     let mut pids: Vec<u32> = ev.runners.iter().map(|r| r.pid).collect();
     if let Some(view) = &ev.processes {
         pids.extend(view.orphans.iter().map(|r| r.pid));
     }
-    let left = deadline.saturating_duration_since(started);
-    let limit = left
+    let limit = s
+        .left()
         .saturating_sub(Duration::from_secs(2))
         .clamp(Duration::from_millis(200), Duration::from_secs(5));
-    ev.gpu = Some(crate::gpu::read(lib, proc_root, &pids, limit));
-    ev.durations.insert("gpu", secs(started.elapsed()));
+    Some(crate::gpu::read(lib, proc_root, &pids, limit))
 }
 
 fn light<T>(timed: &Timed<T>, answer: Answer) -> Light {
@@ -279,5 +283,8 @@ pub fn settle(s: &Settings, ev: &mut Evidence, first_read: Instant) {
         if check.slots.is_some() {
             read_slots(s, check, true);
         }
+    }
+    if ev.gpu.as_ref().is_some_and(crate::gpu::GpuView::available) {
+        ev.gpu_after = gpu_read(s, ev);
     }
 }

@@ -183,6 +183,30 @@ fn gpu_utilisation_moving_under_a_silent_runner_is_busy_until_it_stays_flat() {
 }
 
 #[test]
+fn gpu_utilisation_moving_within_one_run_is_busy_at_once() {
+    let r = rig(&["--fault", "wedged-runner"], |pid, vram| {
+        FakeGpu::new(40).process(pid, vram)
+    });
+    let run = r.check.cmd(&["--timeout", "6s"]).spawn();
+    // The probe's generate attached to the runner: the first NVML read is done.
+    common::wait_for("the probe's generate", Duration::from_secs(5), || {
+        r.sim.state()["runners"][0]["refs"].as_u64() >= Some(1)
+    });
+    r.gpus.set(&[FakeGpu::new(85).process(r.pid, r.vram)]);
+    let out = run.into_inner().wait_with_output().unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), verdict(&json)),
+        (Some(0), "busy"),
+        "{json:#}"
+    );
+    assert!(
+        summary(&json).contains("from 40% to 85%) during the check"),
+        "{json:#}"
+    );
+}
+
+#[test]
 fn no_nvidia_library_means_no_gpu_evidence_and_no_noise() {
     let sim = sim(&["--preload", "llama3.2:1b"]);
     let check = Checker::new(&sim.url());
