@@ -31,7 +31,7 @@ bin=$PWD/target/release/gpu-probe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-fake=crates/gpu-probe/tests/fake_nvml/fake_nvml.c
+fake=crates/test-support/fake_nvml/fake_nvml.c
 mkdir -p "$work/min" "$work/full"
 cc -shared -fPIC -O2 -o "$work/min/libnvidia-ml.so.1" "$fake"
 # The real library exports every NVML entry point, and nvml-wrapper looks

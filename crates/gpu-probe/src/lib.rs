@@ -7,7 +7,9 @@
 //! and their per-process VRAM through `<proc>/<pid>/fdinfo`, and names
 //! processes from `<proc>/<pid>/comm` and `cmdline`.
 //!
-//! As a library, [`snapshot`] returns a [`Snapshot`] without judging it:
+//! As a library, [`snapshot`] returns a [`Snapshot`] without judging it
+//! ([`Snapshot::held_by`] says where a process holds VRAM; it is how
+//! ollama-frozen-check ties runner PIDs to their GPU):
 //!
 //! ```no_run
 //! let options = gpu_probe::SnapshotOptions {

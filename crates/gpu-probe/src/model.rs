@@ -171,6 +171,22 @@ pub struct Snapshot {
     pub unmatched_gpus: Option<Unmatched>,
 }
 
+impl Snapshot {
+    /// The GPUs on which `pid` holds memory, with how much where the driver
+    /// says: how a caller ties its own processes (say, model runners) to
+    /// VRAM and to their GPU's utilisation.
+    #[must_use]
+    pub fn held_by(&self, pid: u32) -> Vec<(&Gpu, Option<u64>)> {
+        self.gpus
+            .iter()
+            .filter_map(|gpu| {
+                let process = gpu.processes.iter().find(|p| p.pid == pid)?;
+                Some((gpu, process.memory_bytes))
+            })
+            .collect()
+    }
+}
+
 /// `--gpu` entries no GPU answers to, beside the GPUs there are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unmatched {
@@ -179,4 +195,46 @@ pub struct Unmatched {
     pub present: Vec<String>,
     /// Lost GPUs whose UUID could not be read: one may be the GPU asked for.
     pub lost_unnamed: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holding(index: u32, pid: u32, bytes: Option<u64>) -> Gpu {
+        Gpu {
+            index,
+            processes: vec![GpuProcess {
+                pid,
+                memory_bytes: bytes,
+                kind: "compute",
+                ..GpuProcess::default()
+            }],
+            ..Gpu::default()
+        }
+    }
+
+    #[test]
+    fn held_by_names_every_gpu_a_process_holds_memory_on() {
+        let snapshot = Snapshot {
+            gpus: vec![
+                holding(0, 4242, Some(7_945_000_000)),
+                holding(1, 5150, None),
+                holding(2, 4242, Some(1_000)),
+            ],
+            nvidia: NvidiaState::Ok {
+                driver_version: None,
+            },
+            amd_cards: 0,
+            unmatched_gpus: None,
+        };
+        let held: Vec<(u32, Option<u64>)> = snapshot
+            .held_by(4242)
+            .iter()
+            .map(|(g, b)| (g.index, *b))
+            .collect();
+        assert_eq!(held, [(0, Some(7_945_000_000)), (2, Some(1_000))]);
+        assert_eq!(snapshot.held_by(5150)[0].1, None);
+        assert!(snapshot.held_by(1).is_empty());
+    }
 }

@@ -39,11 +39,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<Report> {
     let settings = Settings {
         proc_root: target.is_loopback().then(|| cli.proc_root.clone()),
         target,
-        hops: cli.hop.clone(),
+        hops: cli.hops().map_err(|e| anyhow!(e))?,
+        nvml_lib: (!cli.no_gpu).then(|| cli.nvml_lib.clone()),
         deadline: started + cli.timeout,
     };
     let ev = gather(cli, &settings, &mut hist, &now, &mut report);
     let finding = decide(cli, &ev, &mut hist, &now);
+    crate::stop::begin_writing()?;
     lock.save(&hist).context("saving the history")?;
     Ok(render::report(
         report,
@@ -67,6 +69,12 @@ fn gather(
 ) -> Evidence {
     let first_read = Instant::now();
     let mut ev = probe::cheap_layers(s);
+    let gpu_started = Instant::now();
+    ev.gpu = probe::gpu_read(s, &ev);
+    if ev.gpu.is_some() {
+        let took = gpu_started.elapsed().as_secs_f64();
+        ev.durations.insert("gpu", (took * 1e6).round() / 1e6);
+    }
     if let Some(source) = cli.log_source() {
         let logs_started = Instant::now();
         match logs::tail(
@@ -88,7 +96,7 @@ fn gather(
     } else if loading {
         ev.e2e_skipped = Some("end-to-end deferred: a runner is loading".into());
     } else if due || wrong.is_some() {
-        probe::e2e_all(s, &mut ev, &mut hist.embedding_models);
+        crate::probe_e2e::e2e_all(s, &mut ev, &mut hist.embedding_models);
         hist.last_e2e = Some(now.clone());
     } else {
         ev.e2e_skipped = Some(format!(
@@ -101,7 +109,7 @@ fn gather(
         && !ev.models().iter().any(|m| &m.name == model)
         && History::due(hist.last_load_probe.as_ref(), now, cli.e2e_every)
     {
-        ev.load_probe = Some(probe::load_probe(s, model));
+        ev.load_probe = Some(crate::probe_e2e::load_probe(s, model));
         hist.last_load_probe = Some(now.clone());
     }
     let unsure = ev.e2e.iter().any(|p| p.end != E2eEnd::Ok)
@@ -174,6 +182,9 @@ fn signals(ev: &Evidence) -> Signals {
             out.loading.insert(r.pid, (p * 1000.0) as u64);
         }
     }
+    if let Some(gpu) = ev.gpu_after.as_ref().or(ev.gpu.as_ref()) {
+        out.gpu_util = gpu.runner_utilization();
+    }
     out
 }
 
@@ -206,6 +217,15 @@ fn progress(ev: &Evidence, now: &Signals, before: &Signals) -> Option<String> {
             r.decoded_during_run()
         ));
     }
+    if let (Some(first), Some(last)) = (&ev.gpu, &ev.gpu_after) {
+        let util = |g: &crate::gpu::GpuView| Signals {
+            gpu_util: g.runner_utilization(),
+            ..Signals::default()
+        };
+        if let Some(moved) = util(last).moved_since(&util(first)) {
+            return Some(format!("{moved} during the check"));
+        }
+    }
     now.moved_since(before)
 }
 
@@ -230,7 +250,13 @@ fn decide(cli: &Cli, ev: &Evidence, hist: &mut History, now: &Stamp) -> Finding 
     {
         hist.unit = Some(unit);
     }
-    hist.gpu_seen |= ev.models().iter().any(|m| m.size_vram > 0);
+    hist.gpu_seen |= ev.models().iter().any(|m| m.size_vram > 0)
+        || ev.runners.iter().any(|r| {
+            ev.gpu
+                .as_ref()
+                .and_then(|g| g.vram_of(r.pid))
+                .is_some_and(|b| b > 0)
+        });
     let limits = Limits {
         freeze_after: cli.freeze_after,
         startup_grace: cli.startup_grace,

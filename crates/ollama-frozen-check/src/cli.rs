@@ -1,6 +1,6 @@
 //! Flags, each also settable from the environment (`Environment=` in a unit).
 
-use crate::target::{self, Target};
+use crate::target::{self, Given, Target};
 use clap::Parser;
 use selfheal_core::cli::{OutputArgs, StateArgs};
 use selfheal_core::duration;
@@ -21,6 +21,8 @@ busy, or fine? It probes in layers, cheapest first, and never acts:
   L4 a one-token generate on each loaded model (at most every --e2e-every,
      or when a cheaper layer looks wrong); never loads a model, never moves
      its expiry (sends the remaining keep-alive), passes only num_ctx
+  GPU NVML, where the NVIDIA library loads: each runner's VRAM and its
+     GPU's utilisation (a CPU fallback, an orphan, work a silent runner does)
 
 It prints one verdict (ok, busy, loading, overloaded, cpu-fallback, slow,
 down, model-wedged, loads-stuck, thrashing, frozen) with its evidence and
@@ -60,13 +62,13 @@ Examples:
 pub struct Cli {
     /// The server, as http://HOST:PORT [default: from OLLAMA_HOST as Ollama
     /// reads it, else http://127.0.0.1:11434]
-    #[arg(long, value_name = "URL", env = "OLLAMA_FROZEN_CHECK_URL", value_parser = target::parse)]
-    pub url: Option<Target>,
+    #[arg(long, value_name = "URL", env = "OLLAMA_FROZEN_CHECK_URL", value_parser = target::given)]
+    pub url: Option<Given<Target>>,
 
     /// Also check the server through this hop (a proxy), repeatable; the
     /// output says which hop fails
-    #[arg(long, value_name = "NAME=URL", value_parser = target::parse_hop)]
-    pub hop: Vec<(String, Target)>,
+    #[arg(long, value_name = "NAME=URL", value_parser = target::given_hop)]
+    pub hop: Vec<Given<(String, Target)>>,
 
     /// Name the history is kept under [default: HOST-PORT of the URL]
     #[arg(long, env = "OLLAMA_FROZEN_CHECK_NAME")]
@@ -117,6 +119,16 @@ pub struct Cli {
     #[arg(long, value_name = "MODEL")]
     pub load_probe: Option<String>,
 
+    /// The NVIDIA management library to read runner VRAM and GPU
+    /// utilisation from; without it (no NVIDIA driver) the check goes on
+    /// without GPU evidence
+    #[arg(long, value_name = "PATH", default_value = gpu_probe::DEFAULT_NVML_LIB, env = "OLLAMA_FROZEN_CHECK_NVML_LIB")]
+    pub nvml_lib: std::ffi::OsString,
+
+    /// Do not read the GPUs at all
+    #[arg(long, env = "OLLAMA_FROZEN_CHECK_NO_GPU")]
+    pub no_gpu: bool,
+
     /// Where /proc is (for tests)
     #[arg(long, default_value = "/proc", value_name = "DIR", hide = true)]
     pub proc_root: PathBuf,
@@ -145,9 +157,42 @@ impl Cli {
     /// `--url`, else `OLLAMA_HOST`.
     pub fn target(&self) -> Result<Target, String> {
         match &self.url {
-            Some(t) => Ok(t.clone()),
-            None => target::from_ollama_host(std::env::var("OLLAMA_HOST").ok().as_deref()),
+            Some(Given(t)) => t.clone().map_err(|e| format!("--url: {e}")),
+            None => target::from_ollama_host_os(std::env::var_os("OLLAMA_HOST").as_deref()),
         }
+    }
+
+    /// `--nvml-lib` names a library: a bare name the loader searches for,
+    /// or a path that is not a FIFO, device or directory (opening a FIFO
+    /// would block the run; a user's typo must not pass as "no GPU").
+    pub fn check_nvml_lib(&self) -> Result<(), String> {
+        let lib = std::path::Path::new(&self.nvml_lib);
+        if self.nvml_lib.is_empty() {
+            return Err("--nvml-lib is empty: give the NVML library's name or path \
+                        (default libnvidia-ml.so.1), or pass --no-gpu"
+                .to_owned());
+        }
+        if self.no_gpu || !self.nvml_lib.as_encoded_bytes().contains(&b'/') {
+            return Ok(());
+        }
+        match std::fs::metadata(lib) {
+            Ok(meta) if !meta.is_file() => Err(format!(
+                "--nvml-lib {}: not a regular file; give the path of libnvidia-ml.so.1, \
+                 or pass --no-gpu",
+                lib.display()
+            )),
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!(
+                "--nvml-lib {}: {e}; give the path of libnvidia-ml.so.1, or leave the \
+                 flag out to use the driver's own (none: no GPU evidence)",
+                lib.display()
+            )),
+        }
+    }
+
+    /// Every `--hop`, or the first that is wrong.
+    pub fn hops(&self) -> Result<Vec<(String, Target)>, String> {
+        self.hop.iter().map(|Given(h)| h.clone()).collect()
     }
 
     #[must_use]

@@ -150,7 +150,13 @@ pub struct Evidence {
     pub load_probe: Option<E2e>,
     pub hops: Vec<Hop>,
     pub log_signs: Vec<LogSign>,
-    /// Seconds each layer took: l0..l4, hops, logs.
+    /// NVML's view of the runners' GPUs (local servers, with a library).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<crate::gpu::GpuView>,
+    /// NVML read again at the end of the run (only when judging needs it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_after: Option<crate::gpu::GpuView>,
+    /// Seconds each layer took: l0..l4, gpu, hops, logs.
     pub durations: std::collections::BTreeMap<&'static str, f64>,
 }
 

@@ -20,6 +20,9 @@ pub struct Signals {
     pub expires: BTreeMap<String, String>,
     /// Load progress per runner pid, in thousandths (old runners' `/health`).
     pub loading: BTreeMap<u32, u64>,
+    /// Utilisation per GPU index, of GPUs only runners use (NVML).
+    #[serde(default)]
+    pub gpu_util: BTreeMap<u32, u32>,
 }
 
 impl Signals {
@@ -39,6 +42,13 @@ impl Signals {
         for (model, now) in &self.expires {
             if earlier.expires.get(model).is_some_and(|was| was != now) {
                 return Some(format!("a request on {model} completed (expires_at moved)"));
+            }
+        }
+        for (gpu, now) in &self.gpu_util {
+            if let Some(was) = earlier.gpu_util.get(gpu).filter(|was| *was != now) {
+                return Some(format!(
+                    "GPU {gpu}, used only by runners, is working (utilisation moved from {was}% to {now}%)"
+                ));
             }
         }
         for (pid, now) in &self.loading {

@@ -85,9 +85,18 @@ fn agent(deadline: Duration) -> ureq::Agent {
 /// `GET url`, reading at most `limit` body bytes, all within `deadline`.
 #[must_use]
 pub fn get(url: &str, deadline: Duration, limit: u64) -> Timed<Reply> {
+    get_as(url, None, deadline, limit)
+}
+
+/// [`get`] with an `Authorization` header (a URL's credentials).
+#[must_use]
+pub fn get_as(url: &str, auth: Option<&str>, deadline: Duration, limit: u64) -> Timed<Reply> {
     let started = Instant::now();
-    let result = agent(deadline)
-        .get(url)
+    let mut request = agent(deadline).get(url);
+    if let Some(auth) = auth {
+        request = request.header("Authorization", auth);
+    }
+    let result = request
         .call()
         .map_err(|e| classify(&e))
         .and_then(|response| read_reply(response, limit));
@@ -102,16 +111,20 @@ pub fn get(url: &str, deadline: Duration, limit: u64) -> Timed<Reply> {
 /// `on_line` until it returns `false` or the body ends. Lines longer than
 /// `line_limit` or a body past `limit` bytes stop the read.
 pub fn post_lines(
-    url: &str,
+    (url, auth): (&str, Option<&str>),
     body: &str,
     deadline: Duration,
     limit: u64,
     mut on_line: impl FnMut(u16, &str) -> bool,
 ) -> Timed<u16> {
     let started = Instant::now();
-    let result = agent(deadline)
+    let mut request = agent(deadline)
         .post(url)
-        .header("Content-Type", "application/json")
+        .header("Content-Type", "application/json");
+    if let Some(auth) = auth {
+        request = request.header("Authorization", auth);
+    }
+    let result = request
         .send(body)
         .map_err(|e| classify(&e))
         .and_then(|mut response| {

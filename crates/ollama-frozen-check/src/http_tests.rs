@@ -119,7 +119,7 @@ fn lines_are_streamed_until_the_caller_stops() {
     });
     let mut lines = Vec::new();
     let timed = post_lines(
-        &url,
+        (&url, None),
         "{}",
         Duration::from_secs(5),
         1 << 20,

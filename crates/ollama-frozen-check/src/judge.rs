@@ -12,12 +12,14 @@ use std::fmt::Write as _;
 /// The verdict of one run, before the freeze clock and the hops.
 #[must_use]
 pub fn judge(cx: &Context) -> Finding {
-    light_layers(cx)
+    let mut finding = light_layers(cx)
         .or_else(|| scheduler(cx))
         .or_else(|| loading(cx))
         .or_else(|| crate::judge_e2e::generations(cx))
         .or_else(|| crate::judge_e2e::side_signs(cx))
-        .unwrap_or_else(|| crate::judge_e2e::healthy(cx))
+        .unwrap_or_else(|| crate::judge_e2e::healthy(cx));
+    crate::judge_gpu::annotate(&mut finding, cx);
+    finding
 }
 
 /// Layers 0-1: is anything listening and answering HTTP at all?

@@ -163,7 +163,9 @@ pub fn side_signs(cx: &Context) -> Option<Finding> {
         .ps
         .as_ref()
         .is_some_and(|p| p.light.answer == crate::evidence::Answer::Ok);
+    // Only a runner known to be this server's (see procs::server_runners).
     if ps_ok
+        && ev.server_pid().is_some()
         && ev.models().is_empty()
         && !ev.runners.iter().any(RunnerCheck::loading)
         && let Some(r) = ev.runners.first()
@@ -209,26 +211,8 @@ fn orphan_finding(pid: u32, blob: &str, why: &str) -> Finding {
 #[must_use]
 pub fn healthy(cx: &Context) -> Finding {
     let ev = cx.ev;
-    let on_cpu: Vec<&Loaded> = ev
-        .models()
-        .iter()
-        .filter(|m| m.size > 0 && m.size_vram == 0)
-        .collect();
-    if let Some(m) = on_cpu.first()
-        && (cx.gpu_seen || cx.limits.expect_gpu)
-    {
-        return finding(
-            Verdict::CpuFallback,
-            format!(
-                "{} runs 100% on CPU (size_vram 0) although a GPU was in use: the GPU is lost to Ollama",
-                m.name
-            ),
-            Remedy::new(
-                RemedyKind::ReloadGpuDriverOrReboot,
-                "reload the driver (rmmod nvidia_uvm; modprobe nvidia_uvm), restart the server, and reboot if size_vram stays 0",
-            ),
-            false,
-        );
+    if let Some(fallback) = crate::judge_gpu::cpu_fallback(cx) {
+        return fallback;
     }
     if let Some(p) = ev
         .e2e

@@ -80,6 +80,8 @@ fn healthy_ev(models: Vec<Loaded>, runners: Vec<RunnerCheck>) -> Evidence {
         load_probe: None,
         hops: Vec::new(),
         log_signs: Vec::new(),
+        gpu: None,
+        gpu_after: None,
         durations: std::collections::BTreeMap::new(),
     }
 }
@@ -232,7 +234,7 @@ fn a_runner_with_no_model_in_ps_is_an_orphan_to_kill() {
 #[test]
 fn the_probe_request_is_harmless() {
     let m = model("a:latest", 1000, 90.0);
-    let r = crate::probe::e2e_request(&m, NOW, false);
+    let r = crate::probe_e2e::e2e_request(&m, NOW, false);
     assert_eq!(
         r["options"],
         serde_json::json!({"num_ctx": 4096, "num_predict": 1})
@@ -244,23 +246,23 @@ fn the_probe_request_is_harmless() {
     // Pinned (keep_alive -1) and past-expiry models: no keep_alive at all, never 0.
     let pinned = model("p:latest", 1000, 300.0 * 365.0 * 86_400.0);
     assert!(
-        crate::probe::e2e_request(&pinned, NOW, false)
+        crate::probe_e2e::e2e_request(&pinned, NOW, false)
             .get("keep_alive")
             .is_none()
     );
     let attached = model("s:latest", 1000, -10.0);
     assert!(
-        crate::probe::e2e_request(&attached, NOW, false)
+        crate::probe_e2e::e2e_request(&attached, NOW, false)
             .get("keep_alive")
             .is_none()
     );
     let mut old = model("o:latest", 1000, 0.0);
     old.expires_at = old.expires_at.replace('Z', ".4Z");
     old.context_length = None;
-    let r = crate::probe::e2e_request(&old, NOW, false);
+    let r = crate::probe_e2e::e2e_request(&old, NOW, false);
     assert_eq!(r["options"], serde_json::json!({"num_predict": 1}));
     assert_eq!(r["keep_alive"], 1.0);
-    let e = crate::probe::e2e_request(&m, NOW, true);
+    let e = crate::probe_e2e::e2e_request(&m, NOW, true);
     assert_eq!(
         (e["input"].as_str(), e["options"]["num_predict"].is_null()),
         (Some("hi"), true)

@@ -42,6 +42,7 @@ pub fn tail(source: &Source, deadline: Duration) -> Result<String, String> {
             ];
             let mut spec = Spec::new(argv.iter().map(Into::into).collect(), deadline);
             spec.capture_stdout = true;
+            let _running = crate::stop::child_section().ok_or("the check is stopping")?;
             let done = command::run(&spec).map_err(|e| format!("--journal-unit {unit}: {e}"))?;
             if done.status.is_some_and(|s| s.success()) {
                 Ok(String::from_utf8_lossy(&done.stdout).into_owned())

@@ -1,28 +1,27 @@
 //! The probing itself, cheapest layer first, every request within what is
 //! left of the run's `--timeout`. Layers 0-3 never touch the scheduler's
-//! keep-alive; layer 4 only probes models `/api/ps` lists, asks for one
-//! token, passes only `num_ctx` (as loaded) among runner options, and sends
-//! the model's remaining keep-alive so its expiry does not move.
+//! keep-alive; layer 4 is `probe_e2e`'s.
 
-use crate::api::{self, Generation, Loaded};
-use crate::evidence::{Answer, E2e, E2eEnd, Evidence, Hop, Light, Ps, RunnerCheck, Version};
+use crate::api;
+use crate::evidence::{Answer, Evidence, Hop, Light, Ps, RunnerCheck, Version};
 use crate::http::{self, Failure, Timed};
 use crate::procs;
 use crate::target::Target;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Byte caps: light answers, `/api/ps`, a generate stream.
+/// Byte caps: light answers, `/api/ps`.
 const LIGHT_LIMIT: u64 = 64 * 1024;
 const PS_LIMIT: u64 = 4 << 20;
-const STREAM_LIMIT: u64 = 1 << 20;
 
 pub struct Settings {
     pub target: Target,
     pub hops: Vec<(String, Target)>,
     /// `/proc`, or a fixture tree; `None` when the server is not local.
     pub proc_root: Option<PathBuf>,
+    /// The NVML library; `None` with `--no-gpu`.
+    pub nvml_lib: Option<std::ffi::OsString>,
     pub deadline: Instant,
 }
 
@@ -34,12 +33,12 @@ impl Settings {
             .max(Duration::from_millis(50))
     }
 
-    fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }
 }
 
-fn secs(d: Duration) -> f64 {
+pub(crate) fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e6
 }
 
@@ -67,14 +66,9 @@ pub fn cheap_layers(s: &Settings) -> Evidence {
         durations.insert("l2", ps.light.seconds);
     }
     let l3 = Instant::now();
-    let server = processes
-        .as_ref()
-        .and_then(|v| v.server.as_ref())
-        .map(|p| p.pid);
     let runners = processes.as_ref().map_or_else(Vec::new, |v| {
-        v.runners
-            .iter()
-            .filter(|r| server.is_none_or(|pid| r.ppid == pid))
+        procs::server_runners(v)
+            .into_iter()
             .map(|r| runner(s, r))
             .collect()
     });
@@ -104,8 +98,27 @@ pub fn cheap_layers(s: &Settings) -> Evidence {
         load_probe: None,
         hops,
         log_signs: Vec::new(),
+        gpu: None,
+        gpu_after: None,
         durations,
     }
+}
+
+/// NVML's view of the runners (layer 0's children and orphans), within
+/// what is left of the run; `None` when GPUs are not read (`--no-gpu`, a
+/// server on another host).
+#[must_use]
+pub fn gpu_read(s: &Settings, ev: &Evidence) -> Option<crate::gpu::GpuView> {
+    let (lib, proc_root) = (s.nvml_lib.as_ref()?, s.proc_root.as_ref()?);
+    let mut pids: Vec<u32> = ev.runners.iter().map(|r| r.pid).collect();
+    if let Some(view) = &ev.processes {
+        pids.extend(view.orphans.iter().map(|r| r.pid));
+    }
+    let limit = s
+        .left()
+        .saturating_sub(Duration::from_secs(2))
+        .clamp(Duration::from_millis(200), Duration::from_secs(5));
+    Some(crate::gpu::read(lib, proc_root, &pids, limit))
 }
 
 fn light<T>(timed: &Timed<T>, answer: Answer) -> Light {
@@ -142,7 +155,9 @@ fn ollama_json(reply: &http::Reply) -> Result<Value, String> {
 }
 
 fn get_version(target: &Target, deadline: Duration) -> Version {
-    let timed = http::get(&target.endpoint("/api/version"), deadline, LIGHT_LIMIT);
+    let auth = target.auth.as_ref().map(crate::target::Credentials::header);
+    let url = target.endpoint("/api/version");
+    let timed = http::get_as(&url, auth.as_deref(), deadline, LIGHT_LIMIT);
     match &timed.result {
         Err(f) => Version {
             light: light(&timed, failed(f)),
@@ -167,7 +182,13 @@ fn get_version(target: &Target, deadline: Duration) -> Version {
 /// `GET /api/ps`.
 #[must_use]
 pub fn ps(target: &Target, deadline: Duration) -> Ps {
-    let timed = http::get(&target.endpoint("/api/ps"), deadline, PS_LIMIT);
+    let auth = target.auth.as_ref().map(crate::target::Credentials::header);
+    let timed = http::get_as(
+        &target.endpoint("/api/ps"),
+        auth.as_deref(),
+        deadline,
+        PS_LIMIT,
+    );
     let parsed = match &timed.result {
         Err(f) => Err((failed(f), None)),
         Ok(reply) => ollama_json(reply)
@@ -247,134 +268,6 @@ pub fn read_slots(s: &Settings, check: &mut RunnerCheck, after: bool) {
     }
 }
 
-/// The request layer 4 sends for `model` at wall time `now`.
-#[must_use]
-pub fn e2e_request(model: &Loaded, now: f64, embedding: bool) -> Value {
-    let mut options = json!({});
-    if let Some(ctx) = model.context_length {
-        options["num_ctx"] = json!(ctx);
-    }
-    let mut body = if embedding {
-        json!({ "model": model.name, "input": "hi", "truncate": true })
-    } else {
-        options["num_predict"] = json!(1);
-        json!({ "model": model.name, "prompt": "hi", "raw": true, "stream": true })
-    };
-    body["options"] = options;
-    // The remaining keep-alive, so the probe does not move the expiry.
-    // Pinned models and models whose expiry already passed (a request is
-    // attached; its end re-arms the user's keep-alive) get none: never 0,
-    // which would unload the model.
-    if let Some(left) = model.remaining(now)
-        && left > 0.0
-        && !model.pinned(now)
-    {
-        body["keep_alive"] = json!((left.max(1.0) * 1000.0).round() / 1000.0);
-    }
-    body
-}
-
-/// Layer 4: sends `request` to `/api/generate` (or `/api/embed`).
-#[must_use]
-pub fn e2e(
-    target: &Target,
-    model: &str,
-    request: Value,
-    embedding: bool,
-    deadline: Duration,
-) -> E2e {
-    let path = if embedding {
-        "/api/embed"
-    } else {
-        "/api/generate"
-    };
-    let mut generation = Generation::default();
-    let mut status = None;
-    let timed = http::post_lines(
-        &target.endpoint(path),
-        &request.to_string(),
-        deadline,
-        STREAM_LIMIT,
-        |code, line| {
-            status = Some(code);
-            generation.feed(line)
-        },
-    );
-    let end = match (&timed.result, status) {
-        (_, Some(503)) => E2eEnd::Busy503,
-        (Ok(200), _) if generation.succeeded() => E2eEnd::Ok,
-        (Err(Failure::Timeout { .. }), _) if generation.lines > 0 => E2eEnd::Streaming,
-        (Err(Failure::Timeout { bytes: 0 }), None) => E2eEnd::Silent,
-        (Err(Failure::Timeout { .. }), None) => E2eEnd::Streaming,
-        (Err(Failure::Refused | Failure::Broken(_)), _) => E2eEnd::Unreachable,
-        (Ok(_) | Err(_), _) => E2eEnd::Error,
-    };
-    let error = generation
-        .error
-        .clone()
-        .or_else(|| timed.failure_text())
-        .filter(|_| end != E2eEnd::Ok);
-    E2e {
-        model: model.to_owned(),
-        end,
-        seconds: secs(timed.elapsed),
-        http_status: status.or(timed.result.as_ref().ok().copied()),
-        error,
-        request,
-        generation,
-    }
-}
-
-fn unsupported(probe: &E2e) -> bool {
-    probe.http_status == Some(400)
-        && probe
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("does not support generate"))
-}
-
-/// Layer 4 over every loaded model, sharing what is left of the run;
-/// models found to only embed are added to `embedding`.
-pub fn e2e_all(s: &Settings, ev: &mut Evidence, embedding: &mut Vec<String>) {
-    let started = Instant::now();
-    let models: Vec<Loaded> = ev.models().to_vec();
-    for (i, model) in models.iter().enumerate() {
-        let share =
-            s.left().saturating_sub(Duration::from_millis(1500)) / (models.len() - i) as u32;
-        let deadline = share.clamp(Duration::from_millis(200), Duration::from_secs(60));
-        let embeds = embedding.contains(&model.name);
-        // The remaining keep-alive as of sending, not of the run's start.
-        let now = selfheal_core::clock::Stamp::now().unix;
-        let request = e2e_request(model, now, embeds);
-        let mut probe = e2e(&s.target, &model.name, request, embeds, deadline);
-        if !embeds && unsupported(&probe) {
-            embedding.push(model.name.clone());
-            let request = e2e_request(model, now, true);
-            probe = e2e(&s.target, &model.name, request, true, deadline);
-        }
-        ev.e2e.push(probe);
-    }
-    ev.durations.insert("l4", secs(started.elapsed()));
-}
-
-/// `--load-probe`: one token from a model that is not loaded. It costs a
-/// load (and maybe an eviction); a 1 s keep-alive frees it soon after.
-#[must_use]
-pub fn load_probe(s: &Settings, model: &str) -> E2e {
-    let request = json!({
-        "model": model, "prompt": "hi", "raw": true, "stream": true,
-        "options": { "num_predict": 1 }, "keep_alive": "1s",
-    });
-    let deadline = s.left().saturating_sub(Duration::from_millis(1500));
-    e2e(
-        &s.target,
-        model,
-        request,
-        false,
-        deadline.max(Duration::from_millis(200)),
-    )
-}
-
 /// Reads `/api/ps` and `/slots` again, at least a second after the first
 /// reads, so a single run can see counters move.
 pub fn settle(s: &Settings, ev: &mut Evidence, first_read: Instant) {
@@ -390,5 +283,8 @@ pub fn settle(s: &Settings, ev: &mut Evidence, first_read: Instant) {
         if check.slots.is_some() {
             read_slots(s, check, true);
         }
+    }
+    if ev.gpu.as_ref().is_some_and(crate::gpu::GpuView::available) {
+        ev.gpu_after = gpu_read(s, ev);
     }
 }

@@ -154,6 +154,27 @@ pub fn look(root: &Path, port: u16, listeners: Option<Vec<u64>>) -> View {
     view
 }
 
+/// The runners of the server on the port: its process's children. When
+/// that process cannot be seen (another user's server: its `fd/` is not
+/// readable), the runners only if they all share one parent (one Ollama on
+/// the box), else none: another server's runner must never be blamed.
+#[must_use]
+pub fn server_runners(view: &View) -> Vec<&Runner> {
+    if let Some(server) = &view.server {
+        return view
+            .runners
+            .iter()
+            .filter(|r| r.ppid == server.pid)
+            .collect();
+    }
+    let first = view.runners.first().map(|r| r.ppid);
+    if view.runners.iter().all(|r| Some(r.ppid) == first) {
+        view.runners.iter().collect()
+    } else {
+        Vec::new()
+    }
+}
+
 fn server(root: &Path, p: &Proc) -> Server {
     let ticks = rustix::param::clock_ticks_per_second().max(1) as f64;
     let uptime = fs::read_to_string(root.join("uptime"))

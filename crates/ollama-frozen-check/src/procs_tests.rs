@@ -149,3 +149,38 @@ fn the_real_proc_finds_this_process_listening() {
     assert_eq!(view.listening, Some(true));
     assert_eq!(view.server.map(|s| s.pid), Some(std::process::id()));
 }
+
+fn runner_of(pid: u32, parent: u32) -> Runner {
+    Runner {
+        pid,
+        ppid: parent,
+        state: 'S',
+        cpu_ticks: 0,
+        port: Some(40000),
+        model: "/m/blobs/sha256-aa".into(),
+    }
+}
+
+#[test]
+fn runners_of_another_server_are_never_taken_for_this_ones() {
+    let pids = |v: &View| -> Vec<u32> { server_runners(v).iter().map(|r| r.pid).collect() };
+    let mut view = View {
+        runners: vec![runner_of(10, 1), runner_of(20, 2)],
+        ..View::default()
+    };
+    // The server is another user's (its fd/ unreadable): two parents, no telling.
+    assert!(pids(&view).is_empty());
+    view.runners.pop();
+    assert_eq!(pids(&view), [10], "one Ollama on the box: its runners");
+    view.runners.push(runner_of(20, 2));
+    view.server = Some(Server {
+        pid: 2,
+        comm: "ollama".into(),
+        state: 'S',
+        cpu_ticks: 0,
+        age_secs: 1.0,
+        unit: None,
+        user_unit: false,
+    });
+    assert_eq!(pids(&view), [20]);
+}

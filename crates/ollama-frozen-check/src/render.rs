@@ -93,6 +93,9 @@ fn layer_checks(report: &mut Report, ev: &Evidence) {
         let ok = r.health_error.is_none() && !r.slots_hung;
         report.check(Check::new("l3-runner", fine(ok), runner_text(r)));
     }
+    if let Some(gpu) = &ev.gpu {
+        gpu_check(report, gpu, ev);
+    }
     for p in &ev.e2e {
         let text = match p.end {
             E2eEnd::Ok => format!(
@@ -118,6 +121,26 @@ fn layer_checks(report: &mut Report, ev: &Evidence) {
             format!("{}: {}", h.address, light_text(&h.light, None)),
         ));
     }
+}
+
+fn gpu_check(report: &mut Report, gpu: &crate::gpu::GpuView, ev: &Evidence) {
+    if gpu.available() {
+        let pids: Vec<u32> = ev.runners.iter().map(|r| r.pid).collect();
+        let text = gpu
+            .describe(&pids)
+            .unwrap_or_else(|| format!("{} GPU(s), no runner holds VRAM", gpu.gpus.len()));
+        report.check(Check::new("gpu", Status::Ok, text));
+        return;
+    }
+    // No library is the normal case on a box without NVIDIA: no line.
+    let text = match &gpu.nvidia {
+        gpu_probe::NvidiaState::Hung { message }
+        | gpu_probe::NvidiaState::VersionMismatch { message }
+        | gpu_probe::NvidiaState::DriverNotLoaded { message }
+        | gpu_probe::NvidiaState::Failed { message } => message.clone(),
+        _ => return,
+    };
+    report.check(Check::new("gpu", Status::Warning, text));
 }
 
 fn light_text(l: &crate::evidence::Light, version: Option<&str>) -> String {
@@ -267,6 +290,9 @@ fn metrics(out: &Outcome) -> Vec<MetricFamily> {
             .with(&n, last),
         );
     }
+    if let Some(gpu) = ev.gpu.as_ref().filter(|g| g.available()) {
+        families.extend(gpu_metrics(gpu, ev, out.name));
+    }
     if !ev.hops.is_empty() {
         let mut hops = gauge(
             "hop_up",
@@ -283,4 +309,33 @@ fn metrics(out: &Outcome) -> Vec<MetricFamily> {
     }
     families.retain(|f| !f.samples.is_empty());
     families
+}
+
+fn gpu_metrics(gpu: &crate::gpu::GpuView, ev: &Evidence, name: &str) -> [MetricFamily; 2] {
+    let mut vram = gauge(
+        "runner_vram_bytes",
+        Unit::Bytes,
+        "VRAM each runner process holds, as the NVIDIA driver reports it (0: none).",
+    );
+    for r in &ev.runners {
+        let pid = r.pid.to_string();
+        let held = gpu.vram_of(r.pid).unwrap_or(0);
+        vram.push(&[("name", name), ("pid", &pid)], held as f64);
+    }
+    let mut util = gauge(
+        "gpu_utilization_ratio",
+        Unit::Ratio,
+        "Utilisation of each GPU a runner holds memory on (0 to 1).",
+    );
+    for g in &gpu.gpus {
+        let runs_a_runner = gpu.runners.iter().any(|r| r.gpu == g.index);
+        if let Some(percent) = g.utilization_percent.filter(|_| runs_a_runner) {
+            let index = g.index.to_string();
+            util.push(
+                &[("name", name), ("gpu", &index)],
+                f64::from(percent) / 100.0,
+            );
+        }
+    }
+    [vram, util]
 }

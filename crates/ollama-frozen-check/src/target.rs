@@ -3,9 +3,17 @@
 //! brackets for IPv6; `http://host` without a port means port 80), else
 //! `http://127.0.0.1:11434`. A wildcard bind address (0.0.0.0, ::) is
 //! where the server listens, not an address to connect to: the check uses
-//! loopback instead.
+//! loopback instead. Credentials in a URL (`http://user:pass@proxy`) are
+//! sent as HTTP Basic auth and never shown: not in messages, names,
+//! labels or the state file's name.
 
+pub use crate::credentials::{Credentials, redact};
 use std::net::IpAddr;
+
+/// Longest host accepted (a DNS name is at most 253 characters).
+const HOST_MAX: usize = 253;
+/// Longest path prefix accepted (what a proxy needs, such as `/ollama`).
+const PATH_MAX: usize = 200;
 
 pub const DEFAULT_URL: &str = "http://127.0.0.1:11434";
 
@@ -14,8 +22,10 @@ pub struct Target {
     /// Host as written, without brackets (`127.0.0.1`, `::1`, `gpu-box`).
     pub host: String,
     pub port: u16,
-    /// `http://host:port` (and any path prefix a proxy needs), no trailing `/`.
+    /// `http://host:port` (and any path prefix a proxy needs), no trailing
+    /// `/`, never with credentials.
     pub base: String,
+    pub auth: Option<Credentials>,
 }
 
 impl Target {
@@ -62,10 +72,25 @@ impl Target {
     }
 }
 
+/// The URL from the `OLLAMA_HOST` variable's raw value: text that is not
+/// UTF-8 is an error, not "unset" (the check would watch another address).
+pub fn from_ollama_host_os(value: Option<&std::ffi::OsStr>) -> Result<Target, String> {
+    match value.map(std::ffi::OsStr::to_str) {
+        Some(None) => Err(
+            "OLLAMA_HOST is not valid UTF-8: set it to the server's address, e.g. 127.0.0.1:11434"
+                .to_owned(),
+        ),
+        Some(Some(text)) => from_ollama_host(Some(text)),
+        None => from_ollama_host(None),
+    }
+}
+
 /// The URL from `OLLAMA_HOST`'s value, or the default when it is unset or blank.
 pub fn from_ollama_host(value: Option<&str>) -> Result<Target, String> {
     match value.map(|v| v.trim().trim_matches(['"', '\''])) {
-        Some(v) if !v.is_empty() => parse(v).map_err(|e| format!("OLLAMA_HOST={v:?}: {e}")),
+        Some(v) if !v.is_empty() => {
+            parse(v).map_err(|e| format!("OLLAMA_HOST={:?}: {e}", redact(v)))
+        }
         _ => parse(DEFAULT_URL),
     }
 }
@@ -82,10 +107,30 @@ pub fn parse(text: &str) -> Result<Target, String> {
         ("https", _) => {
             return Err("https is not supported: give the plain http address of the server or of a local proxy".into());
         }
-        (other, _) => return Err(format!("unknown scheme {other:?}: use http://host:port")),
+        (other, _) => {
+            let other = crate::api::clip(other, 20);
+            return Err(format!("unknown scheme {other:?}: use http://host:port"));
+        }
     };
-    let (hostport, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (auth, hostport) = match authority.rsplit_once('@') {
+        Some((userinfo, hostport)) => (Some(Credentials::from_userinfo(userinfo)), hostport),
+        None => (None, authority),
+    };
     let (host, port) = split_host_port(hostport, default_port)?;
+    check_host(&host)?;
+    if path.len() > PATH_MAX {
+        return Err(format!(
+            "the path after the address is {} characters long: give http://host:port[/prefix] \
+             with a prefix of at most {PATH_MAX}",
+            path.len()
+        ));
+    }
+    if let Some(bad) = path.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "the path after the address has {bad:?} in it: give http://host:port[/prefix] in plain ASCII"
+        ));
+    }
     let host = match host.as_str() {
         "" | "0.0.0.0" => "127.0.0.1".to_owned(),
         "::" => "::1".to_owned(),
@@ -95,6 +140,7 @@ pub fn parse(text: &str) -> Result<Target, String> {
         host,
         port,
         base: String::new(),
+        auth,
     };
     let path = path.trim_end_matches('/');
     target.base = if path.is_empty() {
@@ -105,12 +151,29 @@ pub fn parse(text: &str) -> Result<Target, String> {
     Ok(target)
 }
 
+/// A DNS name or an IP address: nothing a URL, a file name or a metric
+/// label would take for something else.
+fn check_host(host: &str) -> Result<(), String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%');
+    if host.len() > HOST_MAX || !host.chars().all(fine) {
+        return Err(format!(
+            "invalid host {:?} ({} characters): give a host name or IP address",
+            crate::api::clip(host, 60),
+            host.chars().count()
+        ));
+    }
+    Ok(())
+}
+
 fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), String> {
-    let bad_port = |p: &str| format!("invalid port {p:?}: use a number 1-65535");
+    let bad_port = |p: &str| {
+        let p = crate::api::clip(p, 20);
+        format!("invalid port {p:?}: use a number 1-65535")
+    };
     if let Some(inner) = hostport.strip_prefix('[') {
         let (host, after) = inner
             .split_once(']')
-            .ok_or_else(|| format!("unclosed '[' in {hostport:?}"))?;
+            .ok_or_else(|| format!("unclosed '[' in {:?}", crate::api::clip(hostport, 60)))?;
         let port = match after.strip_prefix(':') {
             Some(p) => p.parse().map_err(|_| bad_port(p))?,
             None => default_port,
@@ -133,15 +196,45 @@ fn split_host_port(hostport: &str, default_port: u16) -> Result<(String, u16), S
     }
 }
 
+/// A `--url` or `--hop` value, judged when the run starts rather than by
+/// clap, whose message would repeat the value (and a password in it).
+#[derive(Debug, Clone)]
+pub struct Given<T>(pub Result<T, String>);
+
+/// `--url` for clap: never fails there.
+#[allow(clippy::unnecessary_wraps)] // clap's value parser signature
+pub fn given(text: &str) -> Result<Given<Target>, String> {
+    Ok(Given(parse(text)))
+}
+
+/// `--hop` for clap: never fails there.
+#[allow(clippy::unnecessary_wraps)] // clap's value parser signature
+pub fn given_hop(text: &str) -> Result<Given<(String, Target)>, String> {
+    Ok(Given(parse_hop(text)))
+}
+
 /// `--hop NAME=URL`.
 pub fn parse_hop(text: &str) -> Result<(String, Target), String> {
     let (name, url) = text
         .split_once('=')
         .filter(|(n, u)| !n.is_empty() && !u.is_empty())
         .ok_or_else(|| {
-            format!("invalid hop {text:?}: write NAME=URL, e.g. proxy=http://172.30.0.11:11434")
+            format!(
+                "invalid hop {:?}: write NAME=URL, e.g. proxy=http://172.30.0.11:11434",
+                redact(text)
+            )
         })?;
-    Ok((name.to_owned(), parse(url)?))
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-".contains(*c)))
+    {
+        return Err(format!(
+            "invalid hop name {:?} ({bad:?}): use letters, digits, '.', '_' or '-'",
+            crate::api::clip(name, 40)
+        ));
+    }
+    let target = parse(url).map_err(|e| format!("--hop {name}={}: {e}", redact(url)))?;
+    Ok((name.to_owned(), target))
 }
 
 #[cfg(test)]
@@ -200,5 +293,24 @@ mod tests {
         assert!(!parse("192.168.50.94").unwrap().is_loopback());
         assert_eq!(parse("::1").unwrap().state_name(), "__1-11434");
         assert_eq!(parse("127.0.0.1:80").unwrap().state_name(), "127.0.0.1-80");
+    }
+
+    #[test]
+    fn credentials_go_to_a_header_never_to_names() {
+        let t = parse("http://user:s3cret@proxy:8080/ollama").unwrap();
+        assert_eq!(t.base, "http://proxy:8080/ollama");
+        assert_eq!(t.state_name(), "proxy-8080");
+        assert_eq!(t.auth.as_ref().unwrap().header(), "Basic dXNlcjpzM2NyZXQ=");
+        assert!(!format!("{t:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn hosts_and_paths_are_plain_and_short() {
+        for bad in ["h\u{1}:1", "host name", "h/\u{7}", &"a".repeat(300)] {
+            let err = parse(bad).unwrap_err();
+            assert!(err.len() < 300 && !err.contains('\u{1}'), "{err}");
+        }
+        assert!(parse(&format!("h:1/{}", "p".repeat(300))).is_err());
+        assert!(parse_hop("a b=h:1").is_err());
     }
 }

@@ -114,7 +114,7 @@ fn bad_addresses_and_a_held_lock_exit_3() {
     common::wait_for(
         "the first check to take the lock",
         std::time::Duration::from_secs(5),
-        || held(&check.state.path().join("ollama-frozen-check")),
+        || common::held(&check.state.path().join("ollama-frozen-check")),
     );
     let (code, json, run) = check.run(&["--timeout", "2s"]);
     assert_eq!(code, 3, "{run}");
@@ -123,24 +123,4 @@ fn bad_addresses_and_a_held_lock_exit_3() {
         "{run}"
     );
     let _ = first.child().kill();
-}
-
-/// Whether a `*.lock` file in `dir` is flock()ed now (per /proc/locks).
-fn held(dir: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
-            .any(|e| {
-                let inode = e.metadata().map_or(0, |m| m.ino());
-                let suffix = format!(":{inode}");
-                locks.lines().any(|l| {
-                    l.split_whitespace()
-                        .nth(5)
-                        .is_some_and(|id| id.ends_with(&suffix))
-                })
-            })
-    })
 }

@@ -149,6 +149,27 @@ fn s8_cpu_fallback_after_a_gpu_was_seen() {
 }
 
 #[test]
+fn s9_degraded_gpu_is_slow_report_only() {
+    let sim = sim(&["--preload", "llama3.2:1b", "--fault", "slow"]);
+    let check = Checker::new(&sim.url());
+    // 50x a 20 ms token: one token takes a second of compute.
+    let (code, json, run) = check.run(&["--slow-after", "500ms", "--timeout", "10s"]);
+    assert_eq!(
+        (code, verdict(&json), remedy(&json)),
+        (1, "slow", "report-only"),
+        "{run}"
+    );
+    assert!(
+        json["summary"].as_str().unwrap().contains("of compute"),
+        "{run}"
+    );
+    // The same server at full speed is fine.
+    sim.clear_fault();
+    let (code, json, run) = check.run(&["--slow-after", "500ms", "--e2e-every", "0s"]);
+    assert_eq!((code, verdict(&json)), (0, "ok"), "{run}");
+}
+
+#[test]
 fn s10_orphan_runner_is_killed_by_pid() {
     let sim = sim(&["--preload", "llama3.2:1b"]);
     let pid = the_runner(&sim, "llama3.2:1b");
@@ -193,6 +214,16 @@ fn s16_loads_that_hang_are_seen_by_the_load_probe() {
         "loads-stuck",
     );
     assert_eq!(remedy(&last), "restart-server");
+}
+
+#[test]
+fn s16_an_embedding_model_as_the_load_probe_still_sees_loads_hang() {
+    let sim = sim(&["--preload", "llama3.2:1b"]);
+    sim.set_fault("loads-hang");
+    let check = Checker::new(&sim.url());
+    let (code, json, run) = check.run(&["--load-probe", "nomic-embed-text", "--timeout", "4s"]);
+    assert_eq!((code, verdict(&json)), (1, "loads-stuck"), "{run}");
+    assert_eq!(json["details"]["layers"]["load_probe"]["end"], "silent");
 }
 
 #[test]

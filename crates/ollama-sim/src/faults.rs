@@ -15,6 +15,7 @@ pub enum Fault {
     SchedulerDeadlock,
     AcceptNoAnswer,
     CpuFallback,
+    Slow,
     OrphanRunner,
     Overload,
     LoadsHang,
@@ -27,8 +28,12 @@ pub enum Fault {
     Refuse,
 }
 
+/// How much slower tokens come from a degraded GPU (S9: a vSphere licence
+/// problem made one request take 10 minutes).
+pub const SLOW_GPU_SLOWDOWN: u32 = 50;
+
 /// Name and one-line description of every fault, for `--help` and errors.
-pub const ALL: [(Fault, &str, &str); 19] = [
+pub const ALL: [(Fault, &str, &str); 20] = [
     (
         Fault::WedgedRunner,
         "wedged-runner",
@@ -73,6 +78,11 @@ pub const ALL: [(Fault, &str, &str); 19] = [
         Fault::CpuFallback,
         "cpu-fallback",
         "S8: size_vram 0 in /api/ps, generation 10x slower",
+    ),
+    (
+        Fault::Slow,
+        "slow",
+        "S9: a degraded GPU; tokens 50x slower, size_vram unchanged",
     ),
     (
         Fault::OrphanRunner,
@@ -220,7 +230,9 @@ impl Active {
             } else {
                 None
             },
-            slowdown: if self.on(Fault::CpuFallback, model) {
+            slowdown: if self.on(Fault::Slow, model) {
+                SLOW_GPU_SLOWDOWN
+            } else if self.on(Fault::CpuFallback, model) {
                 10
             } else {
                 1
@@ -254,11 +266,13 @@ mod tests {
         assert!(!active.on(Fault::WedgedRunner, "b:latest"));
         active.set(Fault::CpuFallback, None);
         assert_eq!(active.for_runner("b:latest").slowdown, 10);
+        active.set(Fault::Slow, Some("b:latest".into()));
+        assert_eq!(active.for_runner("b:latest").slowdown, SLOW_GPU_SLOWDOWN);
         assert_eq!(
             parse_arg("runaway=llama3.2"),
             Ok((Fault::Runaway, Some("llama3.2:latest".into())))
         );
-        assert_eq!(active.clear().len(), 2);
+        assert_eq!(active.clear().len(), 3);
         assert!(!active.any(Fault::CpuFallback));
     }
 }

@@ -17,6 +17,7 @@ pub mod faults;
 pub mod generate;
 pub mod http;
 pub mod keepalive;
+pub mod load;
 pub mod log;
 pub mod models;
 pub mod runner;
@@ -45,7 +46,7 @@ The first line on stdout is `listening on 127.0.0.1:PORT`, printed once the
 server accepts requests (after --preload models are loaded). Runners die
 with the simulator. Faults (see the README for what each reproduces):
   wedged-runner stuck-unload runaway runner-dies mid-stream-error slow-load
-  scheduler-deadlock accept-no-answer cpu-fallback orphan-runner overload
+  scheduler-deadlock accept-no-answer cpu-fallback slow orphan-runner overload
   loads-hang thrash trickle huge-body invalid-json wrong-content-type
   http-500 refuse
 Switch them at run time:
@@ -95,7 +96,7 @@ pub struct Cli {
     /// How long a load takes under the slow-load fault
     #[arg(long, default_value = "30s", value_parser = selfheal_core::duration::parse)]
     pub slow_load_time: Duration,
-    /// Time per generated token (10x under cpu-fallback)
+    /// Time per generated token (10x under cpu-fallback, 50x under slow)
     #[arg(long, default_value = "20ms", value_parser = selfheal_core::duration::parse)]
     pub token_time: Duration,
     /// Default keep-alive, as OLLAMA_KEEP_ALIVE (5m, 300 = seconds, -1 = forever)

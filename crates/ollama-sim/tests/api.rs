@@ -1,5 +1,5 @@
 //! Each endpoint's shape as Ollama's `api/types.go` and `server/routes.go`
-//! define it, and the keep-alive rules clients and probes rely on.
+//! define it (the keep-alive rules are in `keep_alive.rs`).
 
 mod common;
 
@@ -232,122 +232,6 @@ fn errors_use_ollamas_status_codes_and_texts() {
 }
 
 #[test]
-fn keep_alive_zero_with_empty_prompt_unloads() {
-    let sim = sim(&[]);
-    load(&sim, MODEL);
-    let pid = common::runners(&sim)[0]["pid"].as_u64().unwrap();
-    let r = post(
-        &sim,
-        "/api/generate",
-        &json!({ "model": MODEL, "keep_alive": 0 }),
-    );
-    assert_eq!(r.json()["done_reason"], "unload", "{}", r.body);
-    wait_until(Duration::from_secs(5), "the model leaves /api/ps", || {
-        ps(&sim).is_empty()
-    });
-    wait_until(Duration::from_secs(5), "its runner exits", || {
-        common::process_gone(pid)
-    });
-}
-
-#[test]
-fn keep_alive_zero_with_a_prompt_unloads_after_the_answer() {
-    let sim = sim(&[]);
-    let body =
-        json!({ "model": MODEL, "prompt": "hi", "keep_alive": 0, "options": { "num_predict": 1 } });
-    assert_eq!(post(&sim, "/api/generate", &body).status, 200);
-    wait_until(Duration::from_secs(5), "the model leaves /api/ps", || {
-        ps(&sim).is_empty()
-    });
-}
-
-#[test]
-fn negative_keep_alive_pins_until_about_2318() {
-    let sim = sim(&[]);
-    let r = post(
-        &sim,
-        "/api/generate",
-        &json!({ "model": MODEL, "keep_alive": -1 }),
-    );
-    assert_eq!(r.status, 200);
-    let expires = ps(&sim)[0]["expires_at"].as_str().unwrap().to_string();
-    let years = (unix(&expires) - now()) / (365.25 * 86_400.0);
-    assert!(
-        (292.0..292.5).contains(&years),
-        "{expires} is {years} years ahead"
-    );
-    // A later request without keep_alive keeps the pin (the session sticks).
-    post(
-        &sim,
-        "/api/generate",
-        &json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1 } }),
-    );
-    // Re-armed (still ~2318) once the server releases the request.
-    wait_until(Duration::from_secs(5), "expiry re-armed forever", || {
-        unix(ps(&sim)[0]["expires_at"].as_str().unwrap()) > unix(&expires)
-    });
-}
-
-#[test]
-fn expires_at_falls_into_the_past_while_a_long_request_runs() {
-    let sim = sim(&["--token-time", "20ms"]);
-    let short = json!({ "model": MODEL, "prompt": "x", "keep_alive": "2s", "options": { "num_predict": 1 } });
-    post(&sim, "/api/generate", &short);
-    // The server releases the model just after the answer's last byte.
-    wait_until(
-        Duration::from_secs(5),
-        "the short request is released",
-        || common::runners(&sim)[0]["refs"] == 0,
-    );
-    let long = json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 200 } });
-    let url_sim = &sim;
-    std::thread::scope(|scope| {
-        let request = scope.spawn(move || post(url_sim, "/api/generate", &long));
-        wait_until(
-            Duration::from_secs(6),
-            "expires_at is in the past (\"Stopping...\")",
-            || unix(ps(&sim)[0]["expires_at"].as_str().unwrap()) < now(),
-        );
-        assert!(!request.is_finished(), "the long request is still attached");
-        assert_eq!(request.join().unwrap().status, 200);
-    });
-    let after = unix(ps(&sim)[0]["expires_at"].as_str().unwrap()) - now();
-    assert!(
-        (0.0..=2.0).contains(&after),
-        "re-armed for the 2s session: {after}"
-    );
-}
-
-#[test]
-fn expires_at_moves_forward_while_loading() {
-    let sim = sim(&["--load-time", "3s"]);
-    std::thread::scope(|scope| {
-        scope.spawn(|| load(&sim, MODEL));
-        wait_until(
-            Duration::from_secs(5),
-            "the loading model shows in /api/ps",
-            || !ps(&sim).is_empty(),
-        );
-        let first = unix(ps(&sim)[0]["expires_at"].as_str().unwrap());
-        std::thread::sleep(Duration::from_millis(300));
-        let second = unix(ps(&sim)[0]["expires_at"].as_str().unwrap());
-        assert!(second > first + 0.2, "{first} then {second}");
-        assert_eq!(common::runners(&sim)[0]["ready"], false);
-    });
-}
-
-#[test]
-fn a_different_num_ctx_reloads_the_model() {
-    let sim = sim(&["--preload", MODEL]);
-    let pid = common::runners(&sim)[0]["pid"].clone();
-    let body =
-        json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1, "num_ctx": 8192 } });
-    assert_eq!(post(&sim, "/api/generate", &body).status, 200);
-    assert_eq!(ps(&sim)[0]["context_length"], 8192);
-    assert_ne!(common::runners(&sim)[0]["pid"], pid, "a new runner");
-}
-
-#[test]
 fn embed_returns_unit_vectors() {
     let sim = sim(&[]);
     let r = post(
@@ -424,25 +308,6 @@ fn expect_100_continue_is_answered_before_the_body() {
     let mut status = [0; 15];
     stream.read_exact(&mut status).unwrap();
     assert_eq!(&status, b"HTTP/1.1 200 OK");
-}
-
-#[test]
-fn omitting_num_ctx_reloads_a_model_loaded_with_another() {
-    let sim = sim(&[]);
-    let with_ctx =
-        json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1, "num_ctx": 8192 } });
-    post(&sim, "/api/generate", &with_ctx);
-    let pid = common::runners(&sim)[0]["pid"].clone();
-    post(&sim, "/api/generate", &with_ctx);
-    assert_eq!(
-        common::runners(&sim)[0]["pid"],
-        pid,
-        "same options: same runner"
-    );
-    let without = json!({ "model": MODEL, "prompt": "x", "options": { "num_predict": 1 } });
-    post(&sim, "/api/generate", &without);
-    assert_ne!(common::runners(&sim)[0]["pid"], pid, "reloaded");
-    assert_eq!(ps(&sim)[0]["context_length"], 4096);
 }
 
 #[test]

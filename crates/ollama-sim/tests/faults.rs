@@ -259,6 +259,23 @@ fn cpu_fallback_reports_no_vram_and_slows_tokens() {
 }
 
 #[test]
+fn slow_gpu_keeps_vram_and_slows_tokens_50x() {
+    let sim = sim(&["--preload", MODEL, "--token-time", "10ms"]);
+    sim.set_fault("slow");
+    let m = &ps(&sim)[0];
+    assert_eq!(m["size_vram"], m["size"], "still all on the GPU");
+    let body =
+        json!({ "model": MODEL, "prompt": "hi", "stream": false, "options": { "num_predict": 2 } });
+    let eval_ns = post(&sim, "/api/generate", &body).json()["eval_duration"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        eval_ns >= 1_000_000_000,
+        "2 tokens at 50x 10ms: {eval_ns}ns"
+    );
+}
+
+#[test]
 fn orphan_runner_lives_on_outside_ps() {
     let sim = sim(&["--preload", MODEL]);
     let state = sim.set_fault("orphan-runner");

@@ -64,18 +64,22 @@ pub fn open_regular(path: &Path, options: &mut fs::OpenOptions) -> io::Result<Fi
     Ok(file)
 }
 
-/// ELOOP from `O_NOFOLLOW` means a symlink sits at the path: say so.
+/// ELOOP from `O_NOFOLLOW` means a symlink sits at the path; ENXIO from a
+/// non-blocking open for writing, a FIFO nobody reads: say so.
 fn refusal(err: &io::Error, path: &Path) -> io::Error {
-    if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-        return io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{} is a symlink: refusing to follow it in a state directory (someone may have planted it); remove it",
-                path.display()
-            ),
-        );
-    }
-    with_path(err, "cannot open", path)
+    let what = match err.raw_os_error() {
+        Some(e) if e == rustix::io::Errno::LOOP.raw_os_error() => {
+            "is a symlink: refusing to follow it (someone may have planted it); remove it"
+        }
+        Some(e) if e == rustix::io::Errno::NXIO.raw_os_error() => {
+            "is not a regular file (a FIFO): refusing to use it; remove it or choose another path"
+        }
+        _ => return with_path(err, "cannot open", path),
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{} {what}", path.display()),
+    )
 }
 
 fn kind_name(kind: fs::FileType) -> &'static str {
@@ -394,5 +398,18 @@ mod tests {
     fn missing_directory_names_the_path() {
         let err = write_atomic(Path::new("/nonexistent-selfheal/x.prom"), b"x", 0o644).unwrap_err();
         assert!(err.to_string().contains("/nonexistent-selfheal"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_opened_for_writing_is_named_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.lock");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let err = open_regular(&fifo, fs::OpenOptions::new().write(true)).unwrap_err();
+        assert!(
+            err.to_string().contains("is not a regular file (a FIFO)"),
+            "{err}"
+        );
     }
 }

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 pub struct Request {
     pub method: String,
     pub path: String,
-    /// Headers as received, names as the client wrote them.
+    /// Header names in lower case, values trimmed, in the order sent.
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Request {
-    /// The value of header `name` (case-insensitive), if sent.
+    /// The first value of header `name` (any case).
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -150,7 +150,7 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().ok()?;
             }
-            headers.push((name.to_owned(), value.trim().to_owned()));
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
     let mut body = vec![0; length];

@@ -1,12 +1,14 @@
 //! Helpers for tests that spawn the real binaries: a command runner whose
 //! failed assertions print the command, status, stdout and stderr; a child
 //! guard that kills on `Drop`; the path of a workspace binary; a scripted
-//! loopback HTTP server and a throwaway PostgreSQL cluster, both stopped on `Drop`.
+//! loopback HTTP server and a throwaway PostgreSQL cluster, both stopped on `Drop`;
+//! the fake NVML library for tests without a GPU.
 
 // Assertions return the run for chaining; dropping it after the last one is normal.
 #![allow(clippy::must_use_candidate, clippy::return_self_not_must_use)]
 
 pub mod contract;
+pub mod fake_nvml;
 pub mod http;
 pub mod mount;
 pub mod node_exporter;
@@ -35,18 +37,24 @@ pub const TOOLS: [&str; 6] = [
 /// Prefer `env!("CARGO_BIN_EXE_<name>")` inside the binary's own package.
 #[must_use]
 pub fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable lives in target/<profile>/deps");
-    let path = profile_dir.join(name);
+    let path = profile_dir().join(name);
     assert!(
         path.exists(),
         "binary {} not found: run `cargo build --workspace` (or `cargo test --workspace`) first",
         path.display()
     );
     path
+}
+
+/// `target/<profile>`, from the running test executable's place
+/// (`target/<profile>/deps/test-xxxx`).
+#[must_use]
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps")
+        .to_owned()
 }
 
 /// A command to run, with everything needed to explain a failure.

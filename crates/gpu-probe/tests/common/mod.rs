@@ -1,5 +1,5 @@
 //! Shared by the integration tests: the fake NVML library (built once per
-//! test binary from `tests/fake_nvml/fake_nvml.c`), per-test scenario
+//! test binary by selfheal-test-support), per-test scenario
 //! files, fixture proc/sys trees, and the binary under test.
 
 #![allow(dead_code)] // each test binary uses its own subset
@@ -10,37 +10,14 @@ use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gpu-probe");
 
-/// The fake `libnvidia-ml.so.1`, compiled with the system C compiler.
-/// Built under a per-process name and renamed into place, so test binaries
-/// running at once never load a half-written library.
+/// The fake `libnvidia-ml.so.1`, shared with other crates' tests.
 pub fn fake_nvml() -> &'static Path {
-    static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_nvml/fake_nvml.c");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-nvml");
-        fs::create_dir_all(&dir).expect("create fake NVML directory");
-        let partial = dir.join(format!("libnvidia-ml.so.1.{}", std::process::id()));
-        let output = Command::new("cc")
-            .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o"])
-            .arg(&partial)
-            .arg(&source)
-            .output()
-            .expect("run cc: install a C compiler (apt-get install gcc)");
-        assert!(
-            output.status.success(),
-            "cc failed to build the fake NVML:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let lib = dir.join("libnvidia-ml.so.1");
-        fs::rename(&partial, &lib).expect("rename fake NVML into place");
-        lib
-    })
+    selfheal_test_support::fake_nvml::lib()
 }
 
 /// A temp directory with a scenario for the fake NVML, an empty sysfs (no
@@ -101,13 +78,16 @@ impl Rig {
     }
 
     fn wrapped(&self, cmd: Cmd, lib: &Path) -> Cmd {
-        cmd.env("FAKE_NVML_SCENARIO", self.path("scenario"))
-            .arg("--nvml-lib")
-            .arg(lib)
-            .arg("--sysfs-root")
-            .arg(self.path("sys"))
-            .arg("--proc-root")
-            .arg(self.path("proc"))
+        cmd.env(
+            selfheal_test_support::fake_nvml::SCENARIO_ENV,
+            self.path("scenario"),
+        )
+        .arg("--nvml-lib")
+        .arg(lib)
+        .arg("--sysfs-root")
+        .arg(self.path("sys"))
+        .arg("--proc-root")
+        .arg(self.path("proc"))
     }
 }
 

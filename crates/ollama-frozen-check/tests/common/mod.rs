@@ -4,10 +4,11 @@
 
 #![allow(dead_code)]
 
+use selfheal_test_support::fake_nvml;
 use selfheal_test_support::ollama_sim::OllamaSim;
 use selfheal_test_support::{Cmd, Run, TempDir};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -18,11 +19,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ollama-frozen-check");
 pub fn sim_bin() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .expect("target/<profile>/deps");
+        let profile_dir = selfheal_test_support::profile_dir();
         let mut cargo = Command::new(env!("CARGO"));
         cargo.args([
             "build",
@@ -49,6 +46,8 @@ pub fn sim(args: &[&str]) -> OllamaSim {
 pub struct Checker {
     pub url: String,
     pub state: TempDir,
+    /// The fake NVML's scenario file, when the check reads GPUs.
+    pub nvml_scenario: Option<PathBuf>,
 }
 
 impl Checker {
@@ -56,15 +55,33 @@ impl Checker {
         Checker {
             url: url.to_owned(),
             state: selfheal_test_support::tempdir().unwrap(),
+            nvml_scenario: None,
+        }
+    }
+
+    /// A check reading GPUs from the fake NVML with the scenario at `path`.
+    pub fn with_gpu(url: &str, path: &Path) -> Checker {
+        Checker {
+            nvml_scenario: Some(path.to_owned()),
+            ..Checker::new(url)
         }
     }
 
     pub fn cmd(&self, extra: &[&str]) -> Cmd {
-        Cmd::new(BIN)
+        let mut cmd = Cmd::new(BIN)
             .env_remove_all_ollama()
             .args(["--url", &self.url, "--format", "json", "--state-dir"])
-            .arg(self.state.path())
-            .args(extra)
+            .arg(self.state.path());
+        if let Some(scenario) = &self.nvml_scenario {
+            cmd = cmd
+                .env(fake_nvml::SCENARIO_ENV, scenario)
+                .arg("--nvml-lib")
+                .arg(fake_nvml::lib());
+        } else {
+            // The host's own GPUs (if any) must not change a verdict.
+            cmd = cmd.arg("--no-gpu");
+        }
+        cmd.args(extra)
     }
 
     /// One run; its JSON and exit code.
@@ -179,4 +196,71 @@ pub fn wait_for(what: &str, limit: Duration, ready: impl Fn() -> bool) {
         assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A scenario file for the fake NVML, replaced whole (rename) so a check
+/// running meanwhile reads the old or the new one.
+pub struct GpuScenario {
+    pub dir: TempDir,
+}
+
+impl GpuScenario {
+    pub fn new(gpus: &[fake_nvml::FakeGpu]) -> GpuScenario {
+        let scenario = GpuScenario {
+            dir: selfheal_test_support::tempdir().unwrap(),
+        };
+        scenario.set(gpus);
+        scenario
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("scenario")
+    }
+
+    pub fn set(&self, gpus: &[fake_nvml::FakeGpu]) {
+        self.set_text(&fake_nvml::scenario(gpus));
+    }
+
+    /// A scenario written by hand (an init error, a lost GPU).
+    pub fn set_text(&self, text: &str) {
+        let partial = self.dir.path().join("scenario.new");
+        std::fs::write(&partial, text).unwrap();
+        std::fs::rename(&partial, self.path()).unwrap();
+    }
+}
+
+/// The simulator's runners with the VRAM each stands for: (pid, bytes, orphan).
+pub fn sim_runner_vram(sim: &OllamaSim) -> Vec<(u32, u64, bool)> {
+    sim.state()["runners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                u32::try_from(r["pid"].as_u64().unwrap()).unwrap(),
+                r["vram"].as_u64().unwrap(),
+                r["orphan"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Whether a `*.lock` file in `dir` is flock()ed now (per /proc/locks).
+pub fn held(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+            .any(|e| {
+                let inode = e.metadata().map_or(0, |m| m.ino());
+                let suffix = format!(":{inode}");
+                locks.lines().any(|l| {
+                    l.split_whitespace()
+                        .nth(5)
+                        .is_some_and(|id| id.ends_with(&suffix))
+                })
+            })
+    })
 }
