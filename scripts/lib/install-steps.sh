@@ -141,6 +141,19 @@ install_binaries() {
     while read -r t; do
         put_file "$(rewritten "$t")" "$bin/${t##*/}" 755
     done < <(contrib_executables)
+    install_notifiers
+}
+
+# The notifier examples hold no secret (they read it from a file at run
+# time), so they go where --on-exhausted can name them.
+install_notifiers() {
+    local f mode
+    for f in "$repo"/contrib/notify/*; do
+        [ -f "$f" ] || continue
+        mode=644
+        [ -x "$f" ] && mode=755
+        put_file "$f" "$prefix/lib/selfheal/notify/${f##*/}" "$mode"
+    done
 }
 
 install_docs() {
