@@ -202,7 +202,7 @@ fn the_compose_healthcheck_is_healthy_on_ok_warning_and_unknown_only() {
     // UNKNOWN (it cannot tell, here a bad URL) must not restart anything.
     health("ftp://nowhere", state.path())
         .expect_code(0)
-        .stderr_has("ftp://nowhere");
+        .stderr_has("unknown scheme \"ftp\"");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! and a real Alertmanager on a loopback port.
 
 use selfheal_test_support::ollama_sim::OllamaSim;
-use selfheal_test_support::{ChildGuard, Cmd, bin, require, tempdir};
+use selfheal_test_support::{ChildGuard, Cmd, bin, fake_nvml, require, tempdir};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -85,18 +85,9 @@ fn ollama_frozen_check(dir: &Path) -> String {
 }
 
 /// One NVIDIA GPU with an Ollama runner holding VRAM, through the fake
-/// NVML library of gpu-probe's tests (compiled here).
+/// NVML library of test-support (the one gpu-probe's tests use).
 fn gpu_probe(dir: &Path) -> String {
-    require("cc", "gcc");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../crates/gpu-probe/tests/fake_nvml/fake_nvml.c");
-    let lib = dir.join("libnvidia-ml.so.1");
-    Cmd::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&lib)
-        .arg(&source)
-        .run()
-        .expect_code(0);
+    let lib = fake_nvml::lib();
     let scenario = dir.join("scenario");
     fs::write(
         &scenario,
@@ -114,7 +105,7 @@ fn gpu_probe(dir: &Path) -> String {
         Cmd::new(bin("gpu-probe"))
             .env("FAKE_NVML_SCENARIO", &scenario)
             .arg("--nvml-lib")
-            .arg(&lib)
+            .arg(lib)
             .arg("--sysfs-root")
             .arg(dir.join("sys"))
             .arg("--proc-root")
