@@ -265,3 +265,65 @@ fn restart_guard_at_restarts_a_unit_past_its_start_limit() {
         "{journal}"
     );
 }
+
+#[test]
+fn ollama_timer_kills_only_a_wedged_runner() {
+    let Some(c) = Container::boot("runner") else {
+        return;
+    };
+    c.install_contrib();
+    c.write(
+        "/etc/systemd/system/ollama.service",
+        &SIM_UNIT.replace(
+            "--preload llama3.2:1b",
+            "--preload llama3.2:1b --fault wedged-runner",
+        ),
+    );
+    c.write(
+        "/etc/systemd/system/ollama-heal.service.d/fast.conf",
+        &format!("{FAST_HEAL}Environment=OLLAMA_FROZEN_CHECK_E2E_EVERY=1s OLLAMA_FROZEN_CHECK_TIMEOUT=5s\n"),
+    );
+    c.write(
+        "/etc/systemd/system/ollama-heal.timer.d/fast.conf",
+        FAST_TIMER,
+    );
+    c.systemctl(&["daemon-reload"]).expect_code(0);
+    c.systemctl(&["start", "ollama.service"]).expect_code(0);
+    let server = c.property("ollama.service", "MainPID");
+    let runner = c
+        .run(&["pgrep", "-P", &server, "-x", "llama-server"])
+        .expect_code(0)
+        .stdout
+        .trim()
+        .to_owned();
+    c.systemctl(&["start", "ollama-heal.timer"]).expect_code(0);
+    let audit = "/var/lib/selfheal/restart-guard.audit.jsonl";
+    c.wait_for(
+        "restart-guard kills the wedged runner",
+        Duration::from_secs(60),
+        || {
+            c.read(audit).contains(&format!(
+                "\"command\":[\"/bin/kill\",\"-KILL\",\"{runner}\"]"
+            ))
+        },
+    );
+    assert!(
+        c.read(audit).contains("\"name\":\"ollama.service-runner\""),
+        "{}",
+        c.read(audit)
+    );
+    assert!(
+        !c.sh(&format!("test -d /proc/{runner}")).status.success(),
+        "the wedged runner {runner} still runs"
+    );
+    assert_eq!(
+        c.property("ollama.service", "MainPID"),
+        server,
+        "the server was restarted, not just its runner killed"
+    );
+    assert!(
+        !c.journal(&["ollama-heal.service"])
+            .contains("selfheal-restart-unit"),
+        "the server was restarted"
+    );
+}
