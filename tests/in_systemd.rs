@@ -20,9 +20,13 @@ Restart=on-failure
 ";
 
 /// Seconds instead of minutes: freeze declared after 4 s, checks every 2 s.
+const FAST_CHECK: &str = "\
+[Service]
+Environment=OLLAMA_FROZEN_CHECK_FREEZE_AFTER=4s
+";
 const FAST_HEAL: &str = "\
 [Service]
-Environment=OLLAMA_FROZEN_CHECK_FREEZE_AFTER=4s RESTART_GUARD_SETTLE=2s RESTART_GUARD_COOLDOWN=5s
+Environment=RESTART_GUARD_SETTLE=2s RESTART_GUARD_COOLDOWN=5s
 ";
 const FAST_TIMER: &str = "\
 [Timer]
@@ -40,22 +44,26 @@ fn ollama_timer_restarts_a_frozen_server_through_restart_guard() {
     c.install_contrib();
     c.write("/etc/systemd/system/ollama.service", SIM_UNIT);
     c.write(
+        "/etc/systemd/system/ollama-check.service.d/fast.conf",
+        FAST_CHECK,
+    );
+    c.write(
         "/etc/systemd/system/ollama-heal.service.d/fast.conf",
         FAST_HEAL,
     );
     c.write(
-        "/etc/systemd/system/ollama-heal.timer.d/fast.conf",
+        "/etc/systemd/system/ollama-check.timer.d/fast.conf",
         FAST_TIMER,
     );
     c.systemctl(&["daemon-reload"]).expect_code(0);
     c.systemctl(&["start", "ollama.service"]).expect_code(0);
-    c.systemctl(&["start", "ollama-heal.timer"]).expect_code(0);
+    c.systemctl(&["start", "ollama-check.timer"]).expect_code(0);
     let textfile = "/var/lib/prometheus/node-exporter/ollama.prom";
     c.wait_for(
         "the timer's first check passes",
         Duration::from_secs(30),
         || {
-            c.journal(&["ollama-heal.service"])
+            c.journal(&["ollama-check.service"])
                 .contains("ollama-frozen-check exit 0: ok")
         },
     );
@@ -82,7 +90,7 @@ fn ollama_timer_restarts_a_frozen_server_through_restart_guard() {
                 .contains("restarted ollama.service and verified it came back")
         },
     );
-    let journal = c.journal(&["ollama-heal.service"]);
+    let journal = c.journal(&["ollama-check.service"]);
     let suspected = journal
         .find("exit 1: frozen: suspected")
         .unwrap_or_else(|| panic!("no WARNING before the freeze was declared:\n{journal}"));
@@ -280,11 +288,15 @@ fn ollama_timer_kills_only_a_wedged_runner() {
         ),
     );
     c.write(
-        "/etc/systemd/system/ollama-heal.service.d/fast.conf",
-        &format!("{FAST_HEAL}Environment=OLLAMA_FROZEN_CHECK_E2E_EVERY=1s OLLAMA_FROZEN_CHECK_TIMEOUT=5s\n"),
+        "/etc/systemd/system/ollama-check.service.d/fast.conf",
+        &format!("{FAST_CHECK}Environment=OLLAMA_FROZEN_CHECK_E2E_EVERY=1s OLLAMA_FROZEN_CHECK_TIMEOUT=5s\n"),
     );
     c.write(
-        "/etc/systemd/system/ollama-heal.timer.d/fast.conf",
+        "/etc/systemd/system/ollama-heal.service.d/fast.conf",
+        FAST_HEAL,
+    );
+    c.write(
+        "/etc/systemd/system/ollama-check.timer.d/fast.conf",
         FAST_TIMER,
     );
     c.systemctl(&["daemon-reload"]).expect_code(0);
@@ -296,7 +308,7 @@ fn ollama_timer_kills_only_a_wedged_runner() {
         .stdout
         .trim()
         .to_owned();
-    c.systemctl(&["start", "ollama-heal.timer"]).expect_code(0);
+    c.systemctl(&["start", "ollama-check.timer"]).expect_code(0);
     let audit = "/var/lib/selfheal/restart-guard.audit.jsonl";
     c.wait_for(
         "restart-guard kills the wedged runner",
