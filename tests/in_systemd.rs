@@ -339,3 +339,54 @@ fn ollama_timer_kills_only_a_wedged_runner() {
         "the server was restarted"
     );
 }
+
+#[test]
+fn stall_template_restarts_an_agent_that_hangs_while_alive() {
+    let Some(c) = Container::boot("stall") else {
+        return;
+    };
+    c.install_contrib();
+    // An agent that beats every 0.2 s until told to hang (alive, no progress).
+    c.write(
+        "/etc/systemd/system/agent-BTC.service",
+        "[Service]\nExecStart=/bin/sh -c 'rm -f /run/agent-stuck; \
+         while :; do [ -e /run/agent-stuck ] || touch /run/agent-BTC.beat; sleep 0.2; done'\n",
+    );
+    c.write(
+        "/etc/selfheal/stall/agent-BTC.env",
+        "STALL_PROBE_FILE=/run/agent-BTC.beat\nSTALL_PROBE_WARN=1s\nSTALL_PROBE_CRIT=2s\n\
+         RESTART_GUARD_SETTLE=1s\n",
+    );
+    c.write(
+        "/etc/systemd/system/selfheal-stall@agent-BTC.timer.d/fast.conf",
+        FAST_TIMER,
+    );
+    c.systemctl(&["daemon-reload"]).expect_code(0);
+    c.systemctl(&["start", "agent-BTC.service"]).expect_code(0);
+    c.systemctl(&["start", "selfheal-stall@agent-BTC.timer"])
+        .expect_code(0);
+    c.wait_for(
+        "the first stall check passes",
+        Duration::from_secs(20),
+        || {
+            c.journal(&["selfheal-stall@agent-BTC.service"])
+                .contains("STALL OK")
+        },
+    );
+    let hung = c.property("agent-BTC.service", "MainPID");
+    c.write("/run/agent-stuck", "");
+    c.wait_for(
+        "the hung agent is restarted",
+        Duration::from_secs(40),
+        || {
+            c.journal(&["selfheal-stall-restart@agent-BTC.service"])
+                .contains("restarted agent-BTC.service and verified")
+        },
+    );
+    assert_ne!(c.property("agent-BTC.service", "MainPID"), hung);
+    let probe = c.journal(&["selfheal-stall@agent-BTC.service"]);
+    assert!(
+        probe.contains("STALL WARNING") && probe.contains("STALL CRITICAL"),
+        "no WARNING before the CRITICAL that acted:\n{probe}"
+    );
+}
