@@ -81,7 +81,11 @@ timed=(ollama-check.service gpu-metrics.service restart-guard-status.service res
 for unit in "${timed[@]}"; do
     exec_line=$(sed -n 's/^ExecStart=//p' "contrib/systemd/$unit")
     mkdir -p "$etc/$unit.d"
-    printf '[Service]\nReadWritePaths=/run/selfheal-cost\nExecStart=\nExecStart=/usr/bin/time -a -o /run/selfheal-cost/%s.log -f "%%%%e %%%%U %%%%S %%%%M %s" %s\n' \
+    # ReadWritePaths= only where ProtectSystem= already made a mount
+    # namespace: elsewhere it would add one, and its cost, to the measurement.
+    rw=''
+    grep -q '^ProtectSystem=' "contrib/systemd/$unit" && rw='ReadWritePaths=/run/selfheal-cost\n'
+    printf "[Service]\n${rw}ExecStart=\nExecStart=/usr/bin/time -a -o /run/selfheal-cost/%s.log -f \"%%%%e %%%%U %%%%S %%%%M %s\" %s\n" \
         "${unit%.service}" "${unit%.service}" "$exec_line" >"$etc/$unit.d/cost.conf"
 done
 c install -d -m 0777 /run/selfheal-cost
