@@ -373,6 +373,10 @@ check_installed() {
     for t in "${tools[@]}"; do
         "$bin/$t" --version >/dev/null || { say "FAILED: $bin/$t --version"; failed=1; }
     done
+    # The Ollama healer reads the check's JSON report with jq.
+    command -v jq >/dev/null ||
+        say "note: jq is not installed, and selfheal-ollama-heal needs it to act on a frozen" \
+            "Ollama: apt-get install jq (or your system's package)"
     # Not ours to change when it was there before us: say what is needed.
     if ! setpriv --reuid="$user" --regid="$user" --init-groups test -w "$textfile_dir"; then
         say "note: the user $user cannot write $textfile_dir (it was there before), so jobs run" \
