@@ -3,7 +3,8 @@
 //! enabled with a next elapse, the user exists, a unit they start runs the
 //! installed binary and succeeds, a second run changes nothing; then
 //! `--uninstall --purge` leaves nothing behind: no prefix, no units, no
-//! user or group, no timers, and /etc, /opt and /var/lib as they were.
+//! user or group, no timers, and /etc, /opt and /var/lib as they were; so
+//! does a plain `--uninstall`, a reinstall and `--purge` later.
 
 #[allow(dead_code)] // each test binary uses a part of it
 mod nspawn;
@@ -67,21 +68,27 @@ fn selfheal_units(c: &Container) -> String {
     .stdout
 }
 
-#[test]
-fn install_schedules_the_timers_and_uninstall_purge_leaves_nothing() {
+/// A container with the repo bound read-only, and its tree before install.
+fn boot_fresh(name: &str) -> Option<(Container, Vec<String>)> {
     let (repo, build) = (repo(), build_dir());
     let mut binds = vec![repo.as_path()];
     if !build.starts_with(&repo) {
         binds.push(build.as_path());
     }
-    let Some(c) = Container::boot_with("install", &binds) else {
-        return;
-    };
+    let c = Container::boot_with(name, &binds)?;
     let before = tree(&c);
     assert!(
         before.iter().any(|l| l.ends_with("  /etc/passwd")),
         "no checksum of /etc/passwd in the listing: {before:#?}"
     );
+    Some((c, before))
+}
+
+#[test]
+fn install_schedules_the_timers_and_uninstall_purge_leaves_nothing() {
+    let Some((c, before)) = boot_fresh("install") else {
+        return;
+    };
     let first = install(&c, &[]).expect_code(0);
     assert_scheduled(&c, &first);
     c.run(&["getent", "passwd", "selfheal"]).expect_code(0);
@@ -91,6 +98,31 @@ fn install_schedules_the_timers_and_uninstall_purge_leaves_nothing() {
         .expect_code(0)
         .stdout_has("nothing changed");
 
+    install(&c, &["--uninstall", "--purge"]).expect_code(0);
+    assert_nothing_left(&c, &before);
+}
+
+/// A plain `--uninstall` keeps the user and the state for a reinstall,
+/// which schedules again; `--purge` afterwards, with no manifest left,
+/// still removes the user, the group and the state.
+#[test]
+fn uninstall_keeps_state_for_a_reinstall_and_purge_later_removes_it() {
+    let Some((c, before)) = boot_fresh("reinstall") else {
+        return;
+    };
+    install(&c, &[]).expect_code(0);
+    runs_the_installed_binary(&c);
+    install(&c, &["--uninstall"])
+        .expect_code(0)
+        .stdout_has("kept /var/lib/prometheus/node-exporter");
+    c.run(&["getent", "passwd", "selfheal"]).expect_code(0);
+    for timer in TIMERS {
+        let line = listed_timer(&c, timer);
+        assert!(line.is_empty(), "{timer} still listed: {line}");
+    }
+    let again = install(&c, &[]).expect_code(0);
+    assert_scheduled(&c, &again);
+    install(&c, &["--uninstall"]).expect_code(0);
     install(&c, &["--uninstall", "--purge"]).expect_code(0);
     assert_nothing_left(&c, &before);
 }
