@@ -65,6 +65,11 @@ impl Container {
     /// Boots a container named `name` (unique per test), or prints a loud
     /// skip and returns `None` where systemd-nspawn cannot run (not root).
     pub fn boot(name: &str) -> Option<Container> {
+        Self::boot_with(name, &[])
+    }
+
+    /// As `boot`, binding each host folder in `read_only` at the same path.
+    pub fn boot_with(name: &str, read_only: &[&Path]) -> Option<Container> {
         if !is_root() {
             skip_loudly(name, "systemd-nspawn needs root");
             return None;
@@ -91,6 +96,9 @@ impl Container {
                 "--bind-ro={}:/usr/local/bin/{file}",
                 real.display()
             ));
+        }
+        for dir in read_only {
+            args.push(format!("--bind-ro={}", dir.display()));
         }
         args.push("--boot".into());
         // Enter a cgroup of our own first, so what nspawn leaves is ours to remove.

@@ -29,11 +29,32 @@ uninstall_all() {
     fi
     [ "$purge" -eq 0 ] || purge_state
     remove_dirs "${dirs[@]}"
+    [ "$purge" -eq 1 ] || [ "$dry" -eq 1 ] || keep_record "${dirs[@]}"
     summary
 }
 
+# The directories of ours that stay because they hold state, listed in
+# the state directory: without it a reinstall would take them for the
+# host's own, and --purge (the manifest gone) would leave them behind,
+# owned by a group it deletes.
+keep_record() {
+    local entry kept=()
+    for entry in "$@"; do
+        [ -d "$(at "${entry#? }")" ] && kept+=("$entry")
+    done
+    [ ${#kept[@]} -gt 0 ] || return 0
+    [ -d "$(at "$state_dir")" ] || kept+=("s $state_dir")
+    change "list the directories kept in $kept_dirs" write_kept "${kept[@]}"
+}
+
+write_kept() {
+    mkdir -p "$(at "$state_dir")"
+    printf '%s\n' "$@" >"$(at "$kept_dirs")"
+}
+
 purge_state() {
-    local file
+    local file kept=()
+    [ ! -f "$(at "$kept_dirs")" ] || mapfile -t kept <"$(at "$kept_dirs")"
     if [ -d "$(at "$state_dir")" ]; then
         change "remove $state_dir and the state in it" rm -rf "$(at "$state_dir")"
     fi
@@ -48,6 +69,7 @@ purge_state() {
             change "remove the group $user" groupdel "$user"
         fi
     fi
+    [ ${#kept[@]} -eq 0 ] || remove_dirs "${kept[@]}"
     return 0
 }
 

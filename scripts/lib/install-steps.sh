@@ -105,12 +105,16 @@ rewritten() {
     printf '%s' "$copy"
 }
 
+# The last install's manifest, and the directories a plain --uninstall kept
+# for their state (so this install owns them again).
 load_old_manifest() {
-    local kind path
-    [ -f "$(at "$manifest")" ] || return 0
-    while read -r kind path; do
-        old_kind[$path]=$kind
-    done <"$(at "$manifest")"
+    local kind path list
+    for list in "$manifest" "$kept_dirs"; do
+        [ -f "$(at "$list")" ] || continue
+        while read -r kind path; do
+            old_kind[$path]=$kind
+        done <"$(at "$list")"
+    done
 }
 
 build_binaries() {
@@ -352,6 +356,9 @@ write_manifest() {
     printf '%s\n' "${entries[@]}" | sort -u >"$work/manifest"
     if ! cmp -s "$work/manifest" "$(at "$manifest")"; then
         change "write $manifest" replace_file "$work/manifest" "$(at "$manifest")" 644
+    fi
+    if [ -f "$(at "$kept_dirs")" ]; then
+        change "remove $kept_dirs (the manifest lists those directories)" rm -f "$(at "$kept_dirs")"
     fi
 }
 
