@@ -8,6 +8,12 @@
 # Targets (issue 11): at most 2x the bash script's time while doing all
 # five layers; RSS under 10 MiB.
 #
+# Then the CPU (user + system) of one check as the installed loop runs it
+# every 15 s: default settings, so the end-to-end layer is not due and a
+# run is L0-L3 plus the GPU read (issue 14: the whole loop under 0.1% of
+# one core). Measured from the shell's children's times, beside the bash
+# script's.
+#
 # Usage: bench/ollama-frozen-check.sh [RUNS]   (default 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +57,24 @@ hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/times.json" \
     -n 'ollama-frozen-check (L0-L4)' "$full" \
     -n 'bash + curl + jq (L1-L2)' "bash bench/ollama-frozen-check-bash.sh $url" >&2
 
+# CPU ms per run of "$@" over $runs runs: the children's user + system
+# times, read with the `times` builtin (no subshell: it would count none).
+cpu_ms() {
+    times >"$work/t0"
+    for _ in $(seq "$runs"); do "$@" >/dev/null; done
+    times >"$work/t1"
+    # Line 2 is the children's "XmY.YYYs XmY.YYYs" (user, system).
+    awk -v n="$runs" 'FNR == 2 {
+            split($1, u, /[ms]/); split($2, s, /[ms]/)
+            t = (u[1] * 60 + u[2]) + (s[1] * 60 + s[2])
+            if (FILENAME ~ /t0$/) t0 = t; else t1 = t
+        } END { printf "%.2f", (t1 - t0) * 1000 / n }' "$work/t0" "$work/t1"
+}
+loop_check=("$check" --url "$url" --state-dir "$work/loop")
+"${loop_check[@]}" >/dev/null # the first run is due its end-to-end probe
+loop_ms=$(cpu_ms "${loop_check[@]}")
+bash_ms=$(cpu_ms bash bench/ollama-frozen-check-bash.sh "$url")
+
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {print $2}'; }
 mean() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean * 1000' "$work/times.json"; }
 ours=$(mean 'ollama-frozen-check (L0-L4)')
@@ -64,3 +88,7 @@ printf 'per invocation, mean of %d runs against a healthy simulator (one model l
 printf '  ollama-frozen-check, all five layers  %7.2f ms   peak RSS %6d KiB\n' "$ours" "$ours_rss"
 printf '  bash + curl + jq, layers 1-2          %7.2f ms   peak RSS %6d KiB (bash; one curl alone: %d KiB)\n' "$bash" "$bash_rss" "$curl_rss"
 printf '  time ratio ollama-frozen-check / bash %7.2fx   (target <= 2x; RSS target < 10240 KiB)\n' "$(echo "$ours / $bash" | bc -l)"
+printf '\nCPU (user + system) per run, mean of %d runs\n' "$runs"
+printf '  ollama-frozen-check, default settings (L4 not due)  %6.2f ms\n' "$loop_ms"
+printf '  bash + curl + jq, layers 1-2                        %6.2f ms\n' "$bash_ms"
+printf '  installed loop, one check every 15 s: %.4f %% of one core\n' "$(echo "$loop_ms / 150" | bc -l)"

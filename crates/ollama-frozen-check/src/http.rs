@@ -5,7 +5,12 @@
 //! must reach exactly the address it was given.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// Why a request gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,16 +75,56 @@ impl<T> Timed<T> {
     }
 }
 
+/// Largest response head accepted.
+const HEAD_LIMIT: usize = 64 * 1024;
+
 fn agent(deadline: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(deadline))
         .http_status_as_error(false)
         .proxy(None)
         .max_redirects(0)
-        .max_response_header_size(64 * 1024)
+        .max_response_header_size(HEAD_LIMIT)
+        // ureq's 128 KiB buffers are zeroed on every request: the input
+        // one only needs room for the largest head (plus a little, so a
+        // larger head is refused as too large), our requests are small.
+        .input_buffer_size(HEAD_LIMIT + 4 * 1024)
+        .output_buffer_size(16 * 1024)
         .user_agent(concat!("ollama-frozen-check/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    ureq::Agent::with_parts(config, DefaultConnector::default(), LiteralFirst::default())
+}
+
+/// IP literals (the usual `127.0.0.1`) need no lookup: ureq's resolver
+/// would start a thread for each request to bound one. Names still go to
+/// it, so a slow DNS lookup stays within the deadline.
+#[derive(Debug, Default)]
+struct LiteralFirst(DefaultResolver);
+
+impl Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri
+            .host()
+            .filter(|_| uri.scheme_str() == Some("http"))
+            .and_then(|h| {
+                h.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<IpAddr>()
+                    .ok()
+            })
+            .zip(uri.port_u16());
+        let Some((ip, port)) = literal else {
+            return self.0.resolve(uri, config, timeout);
+        };
+        let mut addrs = self.empty();
+        addrs.push(SocketAddr::new(ip, port));
+        Ok(addrs)
+    }
 }
 
 /// `GET url`, reading at most `limit` body bytes, all within `deadline`.

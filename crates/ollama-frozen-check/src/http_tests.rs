@@ -132,3 +132,36 @@ fn lines_are_streamed_until_the_caller_stops() {
     assert_eq!(lines, [(200, "{\"a\":1}".to_owned())]);
     assert!(timed.elapsed < Duration::from_secs(2));
 }
+
+fn padded_head(mut s: TcpStream, pad: usize) {
+    read_head(&mut s);
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nX-Pad: {}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}",
+        "a".repeat(pad)
+    );
+    let _ = s.write_all(head.as_bytes());
+}
+
+#[test]
+fn a_head_up_to_64_kib_is_read_and_a_larger_one_refused() {
+    let url = server(|s| padded_head(s, 60 * 1024));
+    let reply = get(&url, Duration::from_secs(5), 1024).result.unwrap();
+    assert_eq!((reply.status, reply.body.as_slice()), (200, &b"{}"[..]));
+    let url = server(|s| padded_head(s, 70 * 1024));
+    let failure = get(&url, Duration::from_secs(5), 1024).result.unwrap_err();
+    assert!(
+        matches!(&failure, Failure::Broken(why) if why.contains("too big")),
+        "{failure:?}"
+    );
+}
+
+#[test]
+fn a_host_name_is_looked_up_and_reached() {
+    let url = server(|mut s| {
+        read_head(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+    })
+    .replace("127.0.0.1", "localhost");
+    let reply = get(&url, Duration::from_secs(5), 1024).result.unwrap();
+    assert_eq!(reply.status, 204);
+}

@@ -4,11 +4,14 @@
 //! children (`llama-server` of v0.30+, `ollama runner` of v0.5.2-v0.29,
 //! `ollama_llama_server` before) with their `--port` and `--model`, CPU
 //! time and state, and the systemd unit owning the server (`cgroup`).
+//! Every process's `comm` is read, `stat` and `cmdline` only for the few
+//! that could be a runner or a server: the walk runs every few seconds.
 //! EACCES and vanished processes while walking are normal and skipped.
 
 use selfheal_core::procstat::{self, ProcStat};
 use serde::Serialize;
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// A runner child as its command line describes it.
@@ -106,8 +109,15 @@ pub struct Server {
 
 struct Proc {
     pid: u32,
-    stat: ProcStat,
+    comm: String,
+    /// Read for the processes named like Ollama's (see [`named_like_ollama`]).
+    stat: Option<ProcStat>,
     argv: Vec<String>,
+}
+
+/// A name a runner or an Ollama server has: only these are read whole.
+fn named_like_ollama(comm: &str) -> bool {
+    comm == "llama-server" || comm.starts_with("ollama")
 }
 
 /// Reads layer 0 for a server on `port` under `root` (normally `/proc`);
@@ -122,12 +132,13 @@ pub fn look(root: &Path, port: u16, listeners: Option<Vec<u64>>) -> View {
         ..View::default()
     };
     for p in &procs {
-        if let Some((port, model)) = runner_args(&p.stat.comm, &p.argv) {
+        let Some(stat) = &p.stat else { continue };
+        if let Some((port, model)) = runner_args(&p.comm, &p.argv) {
             view.runners.push(Runner {
                 pid: p.pid,
-                ppid: u32::try_from(p.stat.ppid).unwrap_or(0),
-                state: p.stat.state,
-                cpu_ticks: p.stat.cpu_ticks(),
+                ppid: u32::try_from(stat.ppid).unwrap_or(0),
+                state: stat.state,
+                cpu_ticks: stat.cpu_ticks(),
                 port,
                 model,
             });
@@ -135,14 +146,15 @@ pub fn look(root: &Path, port: u16, listeners: Option<Vec<u64>>) -> View {
     }
     let inodes = inodes.unwrap_or_default();
     if !inodes.is_empty() {
-        view.server = find_owner(root, &procs, &view.runners, &inodes).map(|p| server(root, p));
+        view.server =
+            find_owner(root, &procs, &view.runners, &inodes).and_then(|p| server(root, p));
     }
     let server_comm = view.server.as_ref().map(|s| s.comm.clone());
     let parent_is_a_server = |ppid: u32| {
         procs.iter().find(|p| p.pid == ppid).is_some_and(|parent| {
             ppid != 1
-                && (parent.stat.comm.starts_with("ollama")
-                    || server_comm.as_deref() == Some(parent.stat.comm.as_str()))
+                && (parent.comm.starts_with("ollama")
+                    || server_comm.as_deref() == Some(parent.comm.as_str()))
         })
     };
     view.orphans = view
@@ -175,7 +187,12 @@ pub fn server_runners(view: &View) -> Vec<&Runner> {
     }
 }
 
-fn server(root: &Path, p: &Proc) -> Server {
+/// The owner as a server; `None` when it vanished before its `stat` was read.
+fn server(root: &Path, p: &Proc) -> Option<Server> {
+    let stat = match &p.stat {
+        Some(stat) => stat.clone(),
+        None => procstat::read(root, i32::try_from(p.pid).ok()?).ok()?,
+    };
     let ticks = rustix::param::clock_ticks_per_second().max(1) as f64;
     let uptime = fs::read_to_string(root.join("uptime"))
         .ok()
@@ -184,15 +201,15 @@ fn server(root: &Path, p: &Proc) -> Server {
     let unit = fs::read_to_string(root.join(p.pid.to_string()).join("cgroup"))
         .ok()
         .and_then(|t| unit_from_cgroup(&t));
-    Server {
+    Some(Server {
         pid: p.pid,
-        comm: p.stat.comm.clone(),
-        state: p.stat.state,
-        cpu_ticks: p.stat.cpu_ticks(),
-        age_secs: (uptime - p.stat.starttime as f64 / ticks).max(0.0),
+        comm: stat.comm.clone(),
+        state: stat.state,
+        cpu_ticks: stat.cpu_ticks(),
+        age_secs: (uptime - stat.starttime as f64 / ticks).max(0.0),
         user_unit: unit.as_ref().is_some_and(|u| u.1),
         unit: unit.map(|u| u.0),
-    }
+    })
 }
 
 fn processes(root: &Path) -> Vec<Proc> {
@@ -204,22 +221,39 @@ fn processes(root: &Path) -> Vec<Proc> {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|pid| {
             let dir = root.join(pid.to_string());
+            let comm = read_comm(&dir.join("comm"))?;
+            if !named_like_ollama(&comm) {
+                return Some(Proc {
+                    pid,
+                    comm,
+                    stat: None,
+                    argv: Vec::new(),
+                });
+            }
             let stat = procstat::parse(&fs::read_to_string(dir.join("stat")).ok()?).ok()?;
-            // Only runners and servers need their command line read.
-            let wanted = stat.comm == "llama-server" || stat.comm.starts_with("ollama");
-            let argv = if wanted {
-                fs::read(dir.join("cmdline")).ok()?
-            } else {
-                Vec::new()
-            };
-            let argv = argv
+            let argv = fs::read(dir.join("cmdline"))
+                .ok()?
                 .split(|&b| b == 0)
                 .filter(|a| !a.is_empty())
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect();
-            Some(Proc { pid, stat, argv })
+            Some(Proc {
+                pid,
+                comm,
+                stat: Some(stat),
+                argv,
+            })
         })
         .collect()
+}
+
+/// `/proc/<pid>/comm` in one read: far cheaper for the kernel than `stat`.
+fn read_comm(path: &Path) -> Option<String> {
+    let mut buf = [0u8; 128];
+    let n = fs::File::open(path).ok()?.read(&mut buf).ok()?;
+    let text = buf.get(..n)?;
+    let name = text.strip_suffix(b"\n").unwrap_or(text);
+    Some(String::from_utf8_lossy(name).into_owned())
 }
 
 fn listen_inodes(root: &Path, port: u16) -> Option<Vec<u64>> {
@@ -247,7 +281,7 @@ fn find_owner<'a>(
     inodes: &[u64],
 ) -> Option<&'a Proc> {
     let parents: Vec<u32> = runners.iter().map(|r| r.ppid).collect();
-    let likely = |p: &&Proc| parents.contains(&p.pid) || p.stat.comm.starts_with("ollama");
+    let likely = |p: &&Proc| parents.contains(&p.pid) || p.comm.starts_with("ollama");
     let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
     let holds = |p: &&Proc| holds_socket(&root.join(p.pid.to_string()).join("fd"), &wanted);
     procs

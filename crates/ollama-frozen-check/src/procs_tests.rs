@@ -89,6 +89,8 @@ fn fixture() -> tempfile::TempDir {
         let d = root.join(pid.to_string());
         fs::create_dir_all(d.join("fd")).unwrap();
         fs::write(d.join("stat"), stat).unwrap();
+        let comm = &stat[stat.find('(').unwrap() + 1..stat.rfind(')').unwrap()];
+        fs::write(d.join("comm"), format!("{comm}\n")).unwrap();
         fs::write(d.join("cmdline"), cmd.replace(' ', "\0") + "\0").unwrap();
         d
     };
