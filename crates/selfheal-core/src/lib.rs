@@ -23,6 +23,7 @@ pub mod report;
 pub mod sockdiag;
 pub mod socket;
 pub mod state;
+pub mod state_dir;
 pub mod status;
 pub mod subcommand;
 pub mod textfile;

@@ -20,69 +20,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Where root's state lives when nothing else is given.
-pub const SYSTEM_DIR: &str = "/var/lib/selfheal";
-
-/// Where state lives when `--state-dir` is not given: systemd's
-/// `$STATE_DIRECTORY`, else [`SYSTEM_DIR`] as root, else the XDG state
-/// home; a non-root user with neither `$XDG_STATE_HOME` nor `$HOME` has none.
-pub fn default_dir(system: &Path) -> Result<PathBuf, NoStateDir> {
-    default_dir_from(
-        std::env::var_os("STATE_DIRECTORY").as_deref(),
-        rustix::process::geteuid().is_root().then_some(system),
-        std::env::var_os("XDG_STATE_HOME").as_deref(),
-        std::env::var_os("HOME").as_deref(),
-    )
-}
-
-fn default_dir_from(
-    systemd: Option<&std::ffi::OsStr>,
-    root: Option<&Path>,
-    xdg_state: Option<&std::ffi::OsStr>,
-    home: Option<&std::ffi::OsStr>,
-) -> Result<PathBuf, NoStateDir> {
-    // systemd passes a colon-separated list when several StateDirectory= are set.
-    if let Some(first) = systemd
-        .and_then(|s| s.to_str())
-        .and_then(|s| s.split(':').next())
-        .filter(|s| !s.is_empty())
-    {
-        return Ok(PathBuf::from(first));
-    }
-    if let Some(system) = root {
-        return Ok(system.to_path_buf());
-    }
-    let set = |v: &&std::ffi::OsStr| !v.is_empty();
-    match (xdg_state.filter(set), home.filter(set)) {
-        (Some(x), _) => Ok(Path::new(x).join("selfheal")),
-        (_, Some(h)) => Ok(Path::new(h).join(".local/state/selfheal")),
-        // Not root's directory: a user cannot write it, and reading it
-        // would pass root's state off as this user's.
-        _ => Err(NoStateDir),
-    }
-}
-
-/// A non-root run with no state directory to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NoStateDir;
-
-impl std::fmt::Display for NoStateDir {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            "no state directory: not running as root, and none of --state-dir, \
-             SELFHEAL_STATE_DIR, STATE_DIRECTORY, XDG_STATE_HOME or HOME is set; \
-             give --state-dir DIR (a directory this user can write)",
-        )
-    }
-}
-
-impl std::error::Error for NoStateDir {}
-
-impl From<NoStateDir> for io::Error {
-    fn from(err: NoStateDir) -> Self {
-        io::Error::other(err)
-    }
-}
+pub use crate::state_dir::{NoStateDir, SYSTEM_DIR, default_dir};
 
 /// Names become file names: keep them to a safe alphabet that still covers
 /// systemd unit names (`trader@BTC.service`, and the `\xNN` escapes of

@@ -1,34 +1,4 @@
 use super::*;
-use std::ffi::OsStr;
-
-#[test]
-fn default_dir_prefers_systemd_then_root_then_xdg_then_home() {
-    let system = Path::new("/var/lib/selfheal");
-    let d = |s: Option<&str>, root: bool, x: Option<&str>, h: Option<&str>| {
-        default_dir_from(
-            s.map(OsStr::new),
-            root.then_some(system),
-            x.map(OsStr::new),
-            h.map(OsStr::new),
-        )
-    };
-    assert_eq!(
-        d(Some("/run/a:/run/b"), false, None, None),
-        Ok(PathBuf::from("/run/a"))
-    );
-    assert_eq!(d(None, true, Some("/x"), None), Ok(system.to_path_buf()));
-    assert_eq!(
-        d(None, false, Some("/x"), Some("/h")),
-        Ok(PathBuf::from("/x/selfheal"))
-    );
-    assert_eq!(
-        d(None, false, Some(""), Some("/h")),
-        Ok(PathBuf::from("/h/.local/state/selfheal"))
-    );
-    // Never root's directory for a user without a home.
-    assert_eq!(d(None, false, None, None), Err(NoStateDir));
-    assert_eq!(d(None, false, Some(""), Some("")), Err(NoStateDir));
-}
 
 #[test]
 fn names_are_restricted_to_safe_file_names() {
