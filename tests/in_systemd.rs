@@ -7,16 +7,8 @@
 #[allow(dead_code)] // each test binary uses a part of it
 mod nspawn;
 
-use nspawn::Container;
+use nspawn::{Container, SIM_UNIT};
 use std::time::Duration;
-
-const SIM_UNIT: &str = "\
-[Unit]
-Description=ollama-sim standing in for ollama serve
-[Service]
-ExecStart=/usr/local/bin/ollama-sim --port 11434 --preload llama3.2:1b
-Restart=on-failure
-";
 
 /// Seconds instead of minutes: freeze declared after 4 s, checks every 2 s.
 const FAST_CHECK: &str = "\
@@ -35,16 +27,15 @@ OnActiveSec=1s
 OnUnitActiveSec=2s
 ";
 
-#[test]
-fn ollama_timer_restarts_a_frozen_server_through_restart_guard() {
-    let Some(c) = Container::boot("ollama") else {
-        return;
-    };
+/// The shipped units with `ollama_unit` as ollama.service, the check's
+/// drop-in `check_dropin` and the fast heal and timer drop-ins; starts the
+/// server (the test starts the timer when it is ready).
+fn start_fast_ollama(c: &Container, ollama_unit: &str, check_dropin: &str) {
     c.install_contrib();
-    c.write("/etc/systemd/system/ollama.service", SIM_UNIT);
+    c.write("/etc/systemd/system/ollama.service", ollama_unit);
     c.write(
         "/etc/systemd/system/ollama-check.service.d/fast.conf",
-        FAST_CHECK,
+        check_dropin,
     );
     c.write(
         "/etc/systemd/system/ollama-heal.service.d/fast.conf",
@@ -56,6 +47,14 @@ fn ollama_timer_restarts_a_frozen_server_through_restart_guard() {
     );
     c.systemctl(&["daemon-reload"]).expect_code(0);
     c.systemctl(&["start", "ollama.service"]).expect_code(0);
+}
+
+#[test]
+fn ollama_timer_restarts_a_frozen_server_through_restart_guard() {
+    let Some(c) = Container::boot("ollama") else {
+        return;
+    };
+    start_fast_ollama(&c, SIM_UNIT, FAST_CHECK);
     c.systemctl(&["start", "ollama-check.timer"]).expect_code(0);
     let textfile = "/var/lib/prometheus/node-exporter/ollama.prom";
     c.wait_for(
@@ -120,28 +119,16 @@ fn ollama_timer_kills_only_a_wedged_runner() {
     let Some(c) = Container::boot("runner") else {
         return;
     };
-    c.install_contrib();
-    c.write(
-        "/etc/systemd/system/ollama.service",
+    start_fast_ollama(
+        &c,
         &SIM_UNIT.replace(
             "--preload llama3.2:1b",
             "--preload llama3.2:1b --fault wedged-runner",
         ),
+        &format!(
+            "{FAST_CHECK}Environment=OLLAMA_FROZEN_CHECK_E2E_EVERY=1s OLLAMA_FROZEN_CHECK_TIMEOUT=5s\n"
+        ),
     );
-    c.write(
-        "/etc/systemd/system/ollama-check.service.d/fast.conf",
-        &format!("{FAST_CHECK}Environment=OLLAMA_FROZEN_CHECK_E2E_EVERY=1s OLLAMA_FROZEN_CHECK_TIMEOUT=5s\n"),
-    );
-    c.write(
-        "/etc/systemd/system/ollama-heal.service.d/fast.conf",
-        FAST_HEAL,
-    );
-    c.write(
-        "/etc/systemd/system/ollama-check.timer.d/fast.conf",
-        FAST_TIMER,
-    );
-    c.systemctl(&["daemon-reload"]).expect_code(0);
-    c.systemctl(&["start", "ollama.service"]).expect_code(0);
     let server = c.property("ollama.service", "MainPID");
     let runner = c
         .run(&["pgrep", "-P", &server, "-x", "llama-server"])

@@ -7,16 +7,8 @@
 #[allow(dead_code)] // each test binary uses a part of it
 mod nspawn;
 
-use nspawn::Container;
+use nspawn::{Container, SIM_UNIT};
 use std::time::Duration;
-
-const SIM_UNIT: &str = "\
-[Unit]
-Description=ollama-sim standing in for ollama serve
-[Service]
-ExecStart=/usr/local/bin/ollama-sim --port 11434 --preload llama3.2:1b
-Restart=on-failure
-";
 
 const GATEWAY_UNIT: &str = "\
 [Service]

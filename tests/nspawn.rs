@@ -20,6 +20,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The simulator as `ollama.service` in a container.
+pub const SIM_UNIT: &str = "\
+[Unit]
+Description=ollama-sim standing in for ollama serve
+[Service]
+ExecStart=/usr/local/bin/ollama-sim --port 11434 --preload llama3.2:1b
+Restart=on-failure
+";
+
 const HIERARCHIES: [&str; 2] = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"];
 const BOOT_DEADLINE: Duration = Duration::from_secs(90);
 
