@@ -6,6 +6,7 @@
 mod common;
 
 use common::{Checker, background, ps, sim, sim_runners, verdict, wait_for};
+use selfheal_test_support::ollama_sim::OllamaSim;
 use serde_json::json;
 use std::time::Duration;
 
@@ -52,17 +53,22 @@ fn a_long_legitimate_generation_is_not_frozen() {
     never_frozen(&check, &["--e2e-every", "0s"], &["busy", "ok"]);
 }
 
-#[test]
-fn s5_a_slow_load_making_progress_is_loading() {
-    let sim = sim(&["--fault", "slow-load", "--slow-load-time", "60s"]);
+/// Asks for a model that is not loaded and waits until its runner starts.
+fn start_a_load(sim: &OllamaSim) {
     background(
         sim.port(),
         "/api/generate",
         &json!({"model": "llama3.2:1b", "prompt": "hi"}),
     );
     wait_for("the load to start", Duration::from_secs(10), || {
-        !sim_runners(&sim).is_empty()
+        !sim_runners(sim).is_empty()
     });
+}
+
+#[test]
+fn s5_a_slow_load_making_progress_is_loading() {
+    let sim = sim(&["--fault", "slow-load", "--slow-load-time", "60s"]);
+    start_a_load(&sim);
     let check = Checker::new(&sim.url());
     let last = never_frozen(&check, &[], &["loading"]);
     assert!(
@@ -84,14 +90,7 @@ fn a_ps_that_blocks_during_a_load_is_loading_not_frozen() {
         "60s",
         "--ps-blocks-during-load",
     ]);
-    background(
-        sim.port(),
-        "/api/generate",
-        &json!({"model": "llama3.2:1b", "prompt": "hi"}),
-    );
-    wait_for("the load to start", Duration::from_secs(10), || {
-        !sim_runners(&sim).is_empty()
-    });
+    start_a_load(&sim);
     let check = Checker::new(&sim.url());
     let last = never_frozen(&check, &[], &["loading"]);
     assert!(
